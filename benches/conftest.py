@@ -1,0 +1,1 @@
+"""Benchmarks are opt-in: `make bench` / `make bench-quick` pass --benchmark-enable."""

@@ -1,0 +1,47 @@
+//! The one place engine errors become Python exceptions. The exception classes themselves live
+//! in `venuegate.errors` (Python), so the hierarchy, its retry classes and the builtin mix-ins
+//! (`ValueError`) are declared once; this module imports them on the (cold) error path.
+
+use engine::{FixedError, SignError};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+
+static DECIMAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static SIGNING_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn raise(py: Python<'_>, cell: &'static PyOnceLock<Py<PyType>>, name: &str, msg: String) -> PyErr {
+    match cell.import(py, "venuegate.errors", name) {
+        Ok(cls) => PyErr::from_type(cls.clone(), msg),
+        // Only reachable if the package is broken; still an exception, never a panic.
+        Err(e) => PyRuntimeError::new_err(format!("{msg} (and venuegate.errors failed: {e})")),
+    }
+}
+
+/// Maps a fixed-point error to `venuegate.errors.DecimalError` (a `ValueError`).
+#[cold]
+pub fn fixed_err(py: Python<'_>, err: &FixedError) -> PyErr {
+    let msg = match err {
+        FixedError::Empty
+        | FixedError::InvalidChar { .. }
+        | FixedError::Overflow
+        | FixedError::TooManyDigits { .. }
+        | FixedError::ScaleTooLarge { .. }
+        | FixedError::Inexact { .. }
+        | FixedError::NotFinite => err.to_string(),
+    };
+    raise(py, &DECIMAL_ERROR, "DecimalError", msg)
+}
+
+/// Maps a signing error to `venuegate.errors.SigningError` (a `ValueError`). Engine messages
+/// carry no key material, so they pass through unchanged.
+#[cold]
+pub fn sign_err(py: Python<'_>, err: &SignError) -> PyErr {
+    let msg = match err {
+        SignError::InvalidBase64 { .. }
+        | SignError::InvalidKey { .. }
+        | SignError::Unknown { .. } => err.to_string(),
+    };
+    raise(py, &SIGNING_ERROR, "SigningError", msg)
+}

@@ -1,0 +1,23 @@
+//! `venuegate._native`: `PyO3` bindings of the engine crate. Argument conversion and error mapping
+//! only; the logic lives in `engine` (see `engine/src/lib.rs`).
+
+// Python slots such as `__repr__` take `&self` even where the answer is constant.
+#![allow(clippy::unused_self)]
+
+mod bytes;
+mod errors;
+mod fixed;
+mod request;
+mod sign;
+
+use pyo3::prelude::*;
+
+/// The native module. Users import the public `venuegate` modules, which re-export from here.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    fixed::register(m)?;
+    sign::register(m)?;
+    request::register(m)?;
+    Ok(())
+}
