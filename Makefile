@@ -94,12 +94,12 @@ bench-quick: install  ## a short pytest-benchmark pass; JSON under benches/resul
 test: lint test-rust test-python bench-quick  ## everything CI runs
 
 .PHONY: bench
-bench: install  ## full benchmarks: pytest-benchmark and criterion, RESULTS.md figures
+bench: install  ## full benchmarks: pytest-benchmark and criterion; rewrites RESULTS.md tables
 	mkdir -p $(dir $(BENCH_JSON))
+	cargo bench -p venuegate-engine --locked
 	$(BIN)/pytest benches -p no:cacheprovider --benchmark-enable --benchmark-only \
 		--benchmark-json=$(BENCH_JSON)
-	$(PY) benches/report.py $(BENCH_JSON)
-	cargo bench -p venuegate-engine --locked
+	$(PY) benches/report.py $(BENCH_JSON) --update benches/RESULTS.md --criterion target/criterion
 
 .PHONY: clean
 clean:  ## remove build products and the venv

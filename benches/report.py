@@ -1,9 +1,10 @@
 """Summarise a pytest-benchmark JSON as medians and ratios per group (no timing assertions).
 
     python benches/report.py benches/results/latest.json [--update benches/RESULTS.md]
+        [--criterion target/criterion]
 
-With --update, the table between the `<!-- bench:start -->` and `<!-- bench:end -->` markers of
-RESULTS.md is replaced by this run's figures.
+With --update, the tables between the `<!-- bench:start/end -->` (and, with --criterion,
+`<!-- criterion:start/end -->`) markers of RESULTS.md are replaced by this run's figures.
 """
 
 from __future__ import annotations
@@ -41,19 +42,42 @@ def table(data: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def criterion_table(root: Path) -> str:
+    """Medians of every criterion benchmark under `root` (target/criterion)."""
+    lines = ["| benchmark | median | 95% CI |", "|---|---|---|"]
+    for est in sorted(root.glob("*/new/estimates.json")):
+        median = json.loads(est.read_text())["median"]
+        ci = median["confidence_interval"]
+        lines.append(
+            f"| {est.parent.parent.name} | {median['point_estimate']:.1f} ns | "
+            f"{ci['lower_bound']:.1f}–{ci['upper_bound']:.1f} ns |"
+        )
+    return "\n".join(lines)
+
+
+def replace_between(path: Path, name: str, text: str) -> None:
+    doc = path.read_text()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    head, _, rest = doc.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("json", type=Path)
     parser.add_argument("--update", type=Path, help="RESULTS.md to rewrite between markers")
+    parser.add_argument("--criterion", type=Path, help="target/criterion, for the Rust table")
     args = parser.parse_args()
     text = table(json.loads(args.json.read_text()))
     print(text)
+    crit = criterion_table(args.criterion) if args.criterion else None
+    if crit:
+        print(crit)
     if args.update:
-        doc = args.update.read_text()
-        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-        head, _, rest = doc.partition(start)
-        _, _, tail = rest.partition(end)
-        args.update.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+        replace_between(args.update, "bench", text)
+        if crit:
+            replace_between(args.update, "criterion", crit)
     return 0
 
 

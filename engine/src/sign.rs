@@ -33,6 +33,9 @@ pub enum SignError {
         /// A fixed description of what is wrong.
         reason: &'static str,
     },
+    /// The system random generator failed (ECDSA nonces).
+    #[error("the system random generator failed")]
+    Rng,
     /// An unknown hash or encoding name.
     #[error("unknown {what} {name:?}")]
     Unknown {
@@ -307,11 +310,34 @@ impl fmt::Debug for Ed25519Key {
 }
 
 /// An ECDSA P-256 key for ES256 (RFC 7518 §3.4): Coinbase Advanced Trade JWTs.
+///
+/// Keys are parsed with `p256` (SEC1 and PKCS#8 PEM) and signed with `ring`, whose assembly
+/// P-256 is about six times faster than `p256`'s portable arithmetic (measured: 18 µs vs 103 µs
+/// per signature here), which matters because Coinbase wants a fresh JWT per request. `ring` draws
+/// the ECDSA nonce from the system RNG, so signatures are randomised (the claims are not).
 pub struct Es256Key {
-    key: p256::ecdsa::SigningKey,
+    key: ring::signature::EcdsaKeyPair,
+    rng: ring::rand::SystemRandom,
 }
 
 impl Es256Key {
+    fn from_secret(secret: &p256::SecretKey) -> Result<Self, SignError> {
+        use p256::pkcs8::EncodePrivateKey;
+        const INVALID: SignError = SignError::InvalidKey {
+            kind: "EC P-256",
+            reason: "key could not be re-encoded for signing",
+        };
+        let der = secret.to_pkcs8_der().map_err(|_| INVALID)?;
+        let rng = ring::rand::SystemRandom::new();
+        let key = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            der.as_bytes(),
+            &rng,
+        )
+        .map_err(|_| INVALID)?;
+        Ok(Self { key, rng })
+    }
+
     /// Loads a SEC1 (`-----BEGIN EC PRIVATE KEY-----`, as Coinbase's key download holds) or
     /// PKCS#8 (`-----BEGIN PRIVATE KEY-----`) PEM.
     ///
@@ -319,17 +345,16 @@ impl Es256Key {
     /// [`SignError::InvalidKey`] when the text is neither form of a P-256 private key.
     pub fn from_pem(pem: &str) -> Result<Self, SignError> {
         use p256::pkcs8::DecodePrivateKey;
-        let key = if pem.contains("BEGIN EC PRIVATE KEY") {
-            p256::SecretKey::from_sec1_pem(pem)
-                .map(p256::ecdsa::SigningKey::from)
-                .ok()
+        let secret = if pem.contains("BEGIN EC PRIVATE KEY") {
+            p256::SecretKey::from_sec1_pem(pem).ok()
         } else {
-            p256::ecdsa::SigningKey::from_pkcs8_pem(pem).ok()
+            p256::SecretKey::from_pkcs8_pem(pem).ok()
         };
-        key.map(|key| Self { key }).ok_or(SignError::InvalidKey {
+        let secret = secret.ok_or(SignError::InvalidKey {
             kind: "EC P-256",
             reason: "not a SEC1 or PKCS#8 PEM P-256 private key",
-        })
+        })?;
+        Self::from_secret(&secret)
     }
 
     /// Loads a raw 32-byte big-endian scalar.
@@ -337,41 +362,50 @@ impl Es256Key {
     /// # Errors
     /// [`SignError::InvalidKey`] for a wrong length, zero, or a scalar not below the group order.
     pub fn from_raw(bytes: &[u8]) -> Result<Self, SignError> {
-        p256::ecdsa::SigningKey::from_slice(bytes)
-            .map(|key| Self { key })
-            .map_err(|_| SignError::InvalidKey {
-                kind: "EC P-256",
-                reason: "raw keys are a non-zero 32-byte scalar below the group order",
-            })
+        let secret = p256::SecretKey::from_slice(bytes).map_err(|_| SignError::InvalidKey {
+            kind: "EC P-256",
+            reason: "raw keys are a non-zero 32-byte scalar below the group order",
+        })?;
+        Self::from_secret(&secret)
     }
 
     /// Signs SHA-256(`message`); returns the fixed-width `r || s` form JWS uses (RFC 7518 §3.4).
-    /// The nonce is derived per RFC 6979, so no RNG is involved.
-    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        use p256::ecdsa::signature::Signer;
-        let sig: p256::ecdsa::Signature = self.key.sign(message);
-        sig.to_bytes().into()
+    ///
+    /// # Errors
+    /// [`SignError::Rng`] if the system random generator fails.
+    pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        let sig = self
+            .key
+            .sign(&self.rng, message)
+            .map_err(|_| SignError::Rng)?;
+        let mut out = [0_u8; 64];
+        let bytes = sig.as_ref();
+        if bytes.len() != out.len() {
+            return Err(SignError::Rng);
+        }
+        out.copy_from_slice(bytes);
+        Ok(out)
     }
 
     /// The uncompressed SEC1 public key (65 bytes, `0x04 || x || y`).
     pub fn public_key_sec1(&self) -> Vec<u8> {
-        self.key
-            .verifying_key()
-            .to_encoded_point(false)
-            .as_bytes()
-            .to_vec()
+        use ring::signature::KeyPair;
+        self.key.public_key().as_ref().to_vec()
     }
 
     /// A compact JWS (RFC 7515 §7.1): `b64url(header).b64url(claims).b64url(signature)`, with the
     /// header and claims given as the exact JSON bytes to encode.
-    pub fn jwt(&self, header_json: &[u8], claims_json: &[u8]) -> String {
+    ///
+    /// # Errors
+    /// As [`Es256Key::sign`].
+    pub fn jwt(&self, header_json: &[u8], claims_json: &[u8]) -> Result<String, SignError> {
         let mut token = URL_SAFE_NO_PAD.encode(header_json);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(claims_json, &mut token);
-        let sig = self.sign(token.as_bytes());
+        let sig = self.sign(token.as_bytes())?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(sig, &mut token);
-        token
+        Ok(token)
     }
 }
 
@@ -477,16 +511,28 @@ mod tests {
     }
 
     #[test]
-    fn es256_jwt_verifies_and_is_deterministic() {
+    fn es256_jwt_verifies_with_p256() {
         use p256::ecdsa::signature::Verifier;
         let key = Es256Key::from_raw(&[7_u8; 32]).expect("valid scalar");
-        let token = key.jwt(br#"{"alg":"ES256"}"#, br#"{"sub":"k"}"#);
-        let (signed, sig) = token.rsplit_once('.').expect("three parts");
-        let sig = URL_SAFE_NO_PAD.decode(sig).expect("b64url");
         let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&key.public_key_sec1()).expect("pk");
-        let sig = p256::ecdsa::Signature::from_slice(&sig).expect("r||s");
-        assert!(vk.verify(signed.as_bytes(), &sig).is_ok());
-        assert_eq!(token, key.jwt(br#"{"alg":"ES256"}"#, br#"{"sub":"k"}"#));
+        let expected_pk = p256::SecretKey::from_slice(&[7_u8; 32])
+            .expect("scalar")
+            .public_key();
+        assert_eq!(vk, p256::ecdsa::VerifyingKey::from(expected_pk));
+        let first = key
+            .jwt(br#"{"alg":"ES256"}"#, br#"{"sub":"k"}"#)
+            .expect("rng");
+        let second = key
+            .jwt(br#"{"alg":"ES256"}"#, br#"{"sub":"k"}"#)
+            .expect("rng");
+        for token in [&first, &second] {
+            let (signed, sig) = token.rsplit_once('.').expect("three parts");
+            let sig = URL_SAFE_NO_PAD.decode(sig).expect("b64url");
+            let sig = p256::ecdsa::Signature::from_slice(&sig).expect("r||s");
+            assert!(vk.verify(signed.as_bytes(), &sig).is_ok());
+        }
+        // Randomised nonces: same claims, different signatures.
+        assert_ne!(first, second);
         assert!(Es256Key::from_raw(&[0_u8; 32]).is_err());
         assert!(Es256Key::from_pem("not a pem").is_err());
     }

@@ -41,7 +41,8 @@ pub fn sign_err(py: Python<'_>, err: &SignError) -> PyErr {
     let msg = match err {
         SignError::InvalidBase64 { .. }
         | SignError::InvalidKey { .. }
-        | SignError::Unknown { .. } => err.to_string(),
+        | SignError::Unknown { .. }
+        | SignError::Rng => err.to_string(),
     };
     raise(py, &SIGNING_ERROR, "SigningError", msg)
 }

@@ -305,19 +305,24 @@ impl PyEs256Key {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.key.sign(&as_bytes(data)?)))
+        let sig = self
+            .key
+            .sign(&as_bytes(data)?)
+            .map_err(|e| sign_err(py, &e))?;
+        Ok(PyBytes::new(py, &sig))
     }
 
     /// A compact ES256 JWS over the given header and claims JSON bytes.
     #[pyo3(name = "jwt")]
     fn py_jwt(
         &self,
+        py: Python<'_>,
         header_json: &Bound<'_, PyAny>,
         claims_json: &Bound<'_, PyAny>,
     ) -> PyResult<String> {
-        Ok(self
-            .key
-            .jwt(&as_bytes(header_json)?, &as_bytes(claims_json)?))
+        self.key
+            .jwt(&as_bytes(header_json)?, &as_bytes(claims_json)?)
+            .map_err(|e| sign_err(py, &e))
     }
 
     /// The uncompressed SEC1 public key (65 bytes).

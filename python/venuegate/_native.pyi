@@ -141,7 +141,7 @@ class Ed25519Key:
 
 @final
 class Es256Key:
-    """An ECDSA P-256 private key for ES256 JWTs (RFC 7518 §3.4); RFC 6979 nonces."""
+    """An ECDSA P-256 private key for ES256 JWTs (RFC 7518 §3.4); randomised nonces (ring)."""
 
     @staticmethod
     def from_pem(pem: str) -> Es256Key:
