@@ -18,7 +18,11 @@ from pathlib import Path
 
 # The subject of each group: ratios are "how many times faster venuegate is than X".
 SUBJECT = "venuegate"
-SUBJECTS = {"binance-order-sign": "test_venuegate", "price-parse-20": "test_fixed_parse"}
+SUBJECTS = {
+    "binance-order-sign": "test_venuegate",
+    "price-parse-20": "test_fixed_parse",
+    "binance-depth-20": "test_venuegate",
+}
 
 
 def table(data: dict[str, object]) -> str:
@@ -50,7 +54,7 @@ def criterion_table(root: Path) -> str:
         ci = median["confidence_interval"]
         lines.append(
             f"| {est.parent.parent.name} | {median['point_estimate']:.1f} ns | "
-            f"{ci['lower_bound']:.1f}–{ci['upper_bound']:.1f} ns |"
+            f"{ci['lower_bound']:.1f} to {ci['upper_bound']:.1f} ns |"
         )
     return "\n".join(lines)
 

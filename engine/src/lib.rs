@@ -3,10 +3,16 @@
 //! - [`fixed`]: exact fixed-point decimals for prices and sizes.
 //! - [`sign`]: HMAC, digests, Ed25519 and ES256 signing on well-kept `RustCrypto` crates.
 //! - [`encode`]: the percent-encodings venues sign.
+//! - [`book`]: the L2 order book in fixed point, with venue checksums.
+//! - [`feeds`]: venue book feeds: decode, sequence, checksum, resync.
+//! - [`ws`]: the WebSocket codec (RFC 6455, permessage-deflate) and opening handshake.
 
+pub mod book;
 pub mod encode;
+pub mod feeds;
 pub mod fixed;
 pub mod sign;
+pub mod ws;
 
 pub use fixed::{Fixed, FixedError, Rounding};
 pub use sign::{Digest, Ed25519Key, Encoding, Es256Key, HashAlg, HmacKey, SignError};

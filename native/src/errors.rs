@@ -2,6 +2,7 @@
 //! in `venuegate.errors` (Python), so the hierarchy, its retry classes and the builtin mix-ins
 //! (`ValueError`) are declared once; this module imports them on the (cold) error path.
 
+use engine::book::BookError;
 use engine::{FixedError, SignError};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -10,6 +11,7 @@ use pyo3::types::PyType;
 
 static DECIMAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static SIGNING_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static BOOK_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn raise(py: Python<'_>, cell: &'static PyOnceLock<Py<PyType>>, name: &str, msg: String) -> PyErr {
     match cell.import(py, "venuegate.errors", name) {
@@ -45,4 +47,13 @@ pub fn sign_err(py: Python<'_>, err: &SignError) -> PyErr {
         | SignError::Rng => err.to_string(),
     };
     raise(py, &SIGNING_ERROR, "SigningError", msg)
+}
+
+/// Maps a book error to `venuegate.errors.BookError` (a `ValueError`).
+#[cold]
+pub fn book_err(py: Python<'_>, err: &BookError) -> PyErr {
+    let msg = match err {
+        BookError::Number { .. } | BookError::NegativeSize(_) => err.to_string(),
+    };
+    raise(py, &BOOK_ERROR, "BookError", msg)
 }

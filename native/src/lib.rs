@@ -4,11 +4,13 @@
 // Python slots such as `__repr__` take `&self` even where the answer is constant.
 #![allow(clippy::unused_self)]
 
+mod book;
 mod bytes;
 mod errors;
 mod fixed;
 mod request;
 mod sign;
+mod ws;
 
 use pyo3::prelude::*;
 
@@ -17,7 +19,9 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     fixed::register(m)?;
+    book::register(m)?;
     sign::register(m)?;
     request::register(m)?;
+    ws::register(m)?;
     Ok(())
 }

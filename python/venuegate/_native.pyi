@@ -11,16 +11,28 @@ from typing import Final, Literal, final
 
 __all__ = [
     "MAX_SCALE",
+    "Book",
+    "BookFeed",
     "Ed25519Key",
     "Es256Key",
     "Fixed",
     "Hmac",
     "QuerySigner",
     "SignedRequest",
+    "WsDecoder",
     "__version__",
+    "inflate_gzip",
+    "inflate_raw",
     "sha256",
     "sha512",
     "urlencode",
+    "ws_accept_key",
+    "ws_client_request",
+    "ws_encode_close",
+    "ws_encode_frame",
+    "ws_parse_request",
+    "ws_parse_response",
+    "ws_server_response",
 ]
 
 __version__: Final[str]
@@ -228,3 +240,228 @@ class QuerySigner:
         Params in order, `timestamp` (given, else the system clock) unless present, then
         `signature` on the query, or on the body when one is sent.
         """
+
+@final
+class Book:
+    """An L2 book at fixed price/size precision; levels in as text, mantissas out."""
+
+    def __new__(
+        cls, price_precision: int, size_precision: int, max_depth: int | None = None
+    ) -> Book: ...
+    def apply_snapshot(
+        self,
+        bids: Iterable[tuple[_ParamValue | bytes, _ParamValue | bytes]],
+        asks: Iterable[tuple[_ParamValue | bytes, _ParamValue | bytes]],
+    ) -> None:
+        """Replaces the book (all levels parsed first; a bad one raises `BookError`)."""
+
+    def apply_deltas(
+        self,
+        bids: Iterable[tuple[_ParamValue | bytes, _ParamValue | bytes]],
+        asks: Iterable[tuple[_ParamValue | bytes, _ParamValue | bytes]],
+    ) -> None:
+        """Applies changes (size 0 deletes), all or nothing."""
+
+    def top_of_book(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        """Best bid and ask `(price, size)` mantissas."""
+
+    def best_bid(self) -> tuple[int, int] | None:
+        """Best bid mantissas."""
+
+    def best_ask(self) -> tuple[int, int] | None:
+        """Best ask mantissas."""
+
+    def top(self, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Top `n` levels per side, best first, as mantissas."""
+
+    def depth_packed(self, n: int) -> bytes:
+        """`n` rows of little-endian i64 `[bid_px, bid_sz, ask_px, ask_sz]`."""
+
+    def checksum(self, venue: str) -> int:
+        """The venue's checksum (okx, kraken, bitfinex)."""
+
+    def depth(self) -> tuple[int, int]:
+        """Levels per side."""
+
+    def is_crossed(self) -> bool:
+        """Best bid >= best ask."""
+
+    def clear(self) -> None:
+        """Removes every level."""
+
+    @property
+    def price_precision(self) -> int:
+        """Digits after the point in prices."""
+
+    @property
+    def size_precision(self) -> int:
+        """Digits after the point in sizes."""
+
+    @property
+    def max_depth(self) -> int | None:
+        """Depth limit per side."""
+
+@final
+class BookFeed:
+    """A venue feed state machine bound to a `Book`."""
+
+    def __new__(cls, venue: str, book: Book) -> BookFeed: ...
+    def apply(self, data: _Bytes) -> int:
+        """Applies one message; returns a FeedStatus value; never raises on venue input."""
+
+    def apply_snapshot(self, data: _Bytes) -> int:
+        """Applies a snapshot and replays buffered deltas; returns a FeedStatus value."""
+
+    def invalidate(self, reason: str) -> None:
+        """Marks the feed stale."""
+
+    @property
+    def book(self) -> Book:
+        """The book this feed maintains."""
+
+    @property
+    def state(self) -> str:
+        """awaiting_snapshot, synced or stale."""
+
+    @property
+    def reason(self) -> str | None:
+        """Why the feed last went stale."""
+
+    @property
+    def last_seq(self) -> int | None:
+        """Last applied venue sequence value."""
+
+    @property
+    def buffered(self) -> int:
+        """Deltas awaiting a snapshot."""
+
+    @property
+    def snapshot_out_of_band(self) -> bool:
+        """Snapshot fetched separately."""
+
+    def stats(self) -> dict[str, int]:
+        """Counters."""
+
+# --- WebSocket codec (engine/src/ws.rs) -------------------------------------------------------
+
+type _WsDeflate = tuple[bool, bool, int | None, int | None]
+type _Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+@final
+class WsDecoder:
+    """A streaming WebSocket frame decoder (RFC 6455, permessage-deflate per RFC 7692).
+
+    Feed it every read; each `feed` returns the messages that read completed, in order, and
+    keeps a partial frame for the next. On a protocol violation it raises
+    `venuegate.errors.ProtocolError` with `close_code` (1002 protocol error, 1007 invalid
+    UTF-8, 1009 too big: the code to close with) and `messages` (what the read decoded before
+    the error); the decoder then stays failed. After a close frame later bytes are ignored.
+    """
+
+    def __new__(
+        cls,
+        role: Literal["client", "server"] = "client",
+        max_message: int = ...,
+        max_frame: int | None = None,
+        deflate: bool = False,
+        no_context_takeover: bool = False,
+    ) -> WsDecoder:
+        """Builds a decoder.
+
+        Args:
+            role: "client" decodes a server's frames (which must not be masked), "server" a
+                client's (which must be, and are unmasked).
+            max_message: largest message after reassembly and inflating, in bytes
+                (default 16 MiB).
+            max_frame: largest frame payload as sent; defaults to `max_message`.
+            deflate: permessage-deflate was negotiated: RSV1 marks compressed messages.
+            no_context_takeover: the peer resets its compressor after every message
+                (`server_no_context_takeover` for a client).
+        """
+
+    def feed(self, data: _Bytes) -> list[tuple[int, bytes]]:
+        """Appends one read; returns `(opcode, payload)` per completed message.
+
+        Opcodes: 1 text (payload is valid UTF-8), 2 binary, 8 close (the raw payload: a
+        big-endian code then the reason, or empty), 9 ping, 10 pong. Fragmented and compressed
+        messages come out whole; control frames between fragments come out first.
+        """
+
+    @property
+    def closed(self) -> bool:
+        """True once a close frame was decoded."""
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for a frame not yet complete."""
+
+def ws_encode_frame(
+    opcode: int, payload: _Bytes, fin: bool = True, mask: _Bytes | None = None
+) -> bytes:
+    """One frame; `mask` is the client's fresh 4-byte key, None for a server.
+
+    Raises `ProtocolError` for a reserved opcode or a control frame over 125 bytes or
+    without FIN.
+    """
+
+def ws_encode_close(code: int = 1000, reason: str = "", mask: _Bytes | None = None) -> bytes:
+    """A close frame: a valid code (1000-1003, 1007-1014, 3000-4999) and a reason.
+
+    The reason takes at most 123 UTF-8 bytes; `ProtocolError` otherwise.
+    """
+
+def ws_accept_key(key: str) -> str:
+    """`Sec-WebSocket-Accept` for `key`: base64(SHA-1(key + GUID)), RFC 6455 §4.2.2."""
+
+def ws_client_request(
+    host: str,
+    path: str,
+    key: str,
+    headers: _Headers | None = None,
+    permessage_deflate: bool = False,
+) -> bytes:
+    """The client's opening handshake request (`GET path HTTP/1.1` with the upgrade headers).
+
+    Raises `ProtocolError` when a value contains CR, LF or NUL or a name is not a token.
+    """
+
+def ws_parse_response(
+    buf: _Bytes, key: str, deflate_offered: bool = False
+) -> tuple[int, list[tuple[str, str]], _WsDeflate | None] | None:
+    """Parses the server's handshake response; None until the header block is complete.
+
+    Returns `(consumed, headers, deflate)`: bytes the block took (frames may follow),
+    headers in order, and the negotiated permessage-deflate parameters
+    `(server_no_context_takeover, client_no_context_takeover, server_max_window_bits,
+    client_max_window_bits)` or None. Raises `ProtocolError` for a status other than 101,
+    a wrong Upgrade, Connection or Sec-WebSocket-Accept, or an extension not offered.
+    """
+
+def ws_parse_request(
+    buf: _Bytes,
+) -> tuple[int, str, str, list[tuple[str, str]], bool] | None:
+    """Parses a client's handshake; None until the header block is complete.
+
+    Returns `(consumed, path, key, headers, deflate_offered)`. Raises `ProtocolError` for
+    anything but a valid version-13 upgrade request.
+    """
+
+def ws_server_response(
+    key: str,
+    deflate: bool = False,
+    server_no_context_takeover: bool = False,
+    client_no_context_takeover: bool = False,
+) -> bytes:
+    """The server's 101 response to `key`, accepting permessage-deflate when `deflate`."""
+
+def inflate_gzip(data: _Bytes, limit: int = ...) -> bytes:
+    """Inflates a gzip member (HTX market data), checking its CRC; `limit` defaults to 16 MiB.
+
+    Raises `ProtocolError` for corrupt data, or (close code 1009) past `limit` bytes.
+    """
+
+def inflate_raw(data: _Bytes, limit: int = ...) -> bytes:
+    """Inflates raw deflate data (OKX): a complete or sync-flushed stream (limit 16 MiB).
+
+    Raises `ProtocolError` for corrupt or truncated data, or (1009) past `limit` bytes.
+    """

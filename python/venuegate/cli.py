@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import secrets
 import statistics
@@ -221,10 +222,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="sign and verify a sample order for every venue")
     p_demo.add_argument("--rounds", type=int, default=300, help="timing rounds (10 calls each)")
+    p_watch = sub.add_parser("watch", help="keep one order book in sync and show it")
+    p_watch.add_argument("--venue", required=True)
+    p_watch.add_argument("--symbol", required=True)
+    p_watch.add_argument("--ws-url", help="WebSocket base URL (default: the venue's production)")
+    p_watch.add_argument("--rest-url", help="REST base URL for snapshots (default: production)")
+    p_watch.add_argument("--seconds", type=float, help="stop after N seconds (default: Ctrl-C)")
+    p_watch.add_argument("--depth", type=int, default=20, help="levels shown and printed")
+    p_watch.add_argument("--json", action="store_true", help="print one JSON summary at the end")
+    p_watch.add_argument("--price-precision", type=int, help="digits after the point in prices")
+    p_watch.add_argument("--size-precision", type=int, help="digits after the point in sizes")
     args = parser.parse_args(argv)
     match args.command:
         case "demo":
             return demo(rounds=args.rounds)
+        case "watch":
+            from venuegate.md.watch import WatchArgs, watch  # noqa: PLC0415 - loads aiohttp
+
+            asyncio.run(
+                watch(
+                    WatchArgs(
+                        venue=args.venue,
+                        symbol=args.symbol,
+                        ws_url=args.ws_url,
+                        rest_url=args.rest_url,
+                        seconds=args.seconds,
+                        depth=args.depth,
+                        json=args.json,
+                        price_precision=args.price_precision,
+                        size_precision=args.size_precision,
+                    )
+                )
+            )
+            return 0
         case _:
             parser.error(f"unknown command {args.command}")
 

@@ -62,6 +62,10 @@ class SigningError(VenuegateError, ValueError):
     """A key or secret that cannot be loaded, or a request that cannot be signed."""
 
 
+class BookError(VenuegateError, ValueError):
+    """A book level that cannot be applied exactly (bad number, too many digits, negative size)."""
+
+
 class ProtocolError(VenuegateError):
     """Malformed or unexpected data on a wire protocol; the stream concerned is resynced."""
 
@@ -155,6 +159,7 @@ class AuthError(VenueError):
 
 __all__ = [
     "AuthError",
+    "BookError",
     "ChecksumError",
     "ConfigError",
     "DecimalError",

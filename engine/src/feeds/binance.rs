@@ -1,0 +1,148 @@
+//! Binance spot and USD-M futures diff depth.
+//!
+//! Stream: <https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#diff-depth-stream>
+//! `{"e":"depthUpdate","E":..,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[...]}`;
+//! futures (<https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/Diff-Book-Depth-Streams>)
+//! add `"pu"` (previous event's `u`). Combined streams wrap it as `{"stream":..,"data":{..}}`.
+//! Snapshot: `GET /api/v3/depth` / `GET /fapi/v1/depth` → `{"lastUpdateId":..,"bids":..,"asks":..}`.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::json::{is_json, num_text, Pair};
+use super::scan::{self, Value};
+use super::{Levels, Msg, Seq};
+
+#[derive(Deserialize)]
+struct Depth<'a> {
+    #[serde(rename = "U")]
+    first: i64,
+    #[serde(rename = "u")]
+    last: i64,
+    #[serde(rename = "pu", default)]
+    prev: Option<i64>,
+    #[serde(rename = "b", borrow)]
+    bids: Vec<Pair<'a>>,
+    #[serde(rename = "a", borrow)]
+    asks: Vec<Pair<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Combined<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(rename = "e", default, borrow)]
+    event: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Snapshot<'a> {
+    #[serde(rename = "lastUpdateId")]
+    last_update_id: i64,
+    #[serde(borrow)]
+    bids: Vec<Pair<'a>>,
+    #[serde(borrow)]
+    asks: Vec<Pair<'a>>,
+}
+
+pub(crate) fn levels<'a>(pairs: &[Pair<'a>]) -> Result<Levels<'a>, String> {
+    pairs
+        .iter()
+        .map(|p| Ok((num_text(p.0)?, num_text(p.1)?)))
+        .collect()
+}
+
+fn unwrap_combined(msg: &[u8]) -> &[u8] {
+    // `{"stream":"btcusdt@depth","data":{...}}`: only then is the envelope worth parsing.
+    if msg.starts_with(b"{\"stream\"") {
+        if let Ok(c) = serde_json::from_slice::<Combined<'_>>(msg) {
+            return c.data.get().as_bytes();
+        }
+    }
+    msg
+}
+
+/// The fast path: a strict scan of a depth update's known fields (see `scan`); `None` for anything
+/// else, which the full parser then handles (and reports if malformed).
+fn scan_depth(body: &[u8]) -> Option<Msg<'_>> {
+    let (mut first, mut last, mut prev) = (None, None, None);
+    let (mut bids, mut asks) = (None, None);
+    let mut is_depth = false;
+    scan::object(body, |key, value| {
+        match (key, value) {
+            (b"e", Value::Str(e)) => is_depth = e == b"depthUpdate",
+            (b"E" | b"T", Value::Int(_)) | (b"s", Value::Str(_)) => {}
+            (b"U", Value::Int(v)) => first = Some(v),
+            (b"u", Value::Int(v)) => last = Some(v),
+            (b"pu", Value::Int(v)) => prev = Some(v),
+            (b"b", Value::Pairs(p)) => bids = Some(p),
+            (b"a", Value::Pairs(p)) => asks = Some(p),
+            _ => return None,
+        }
+        Some(())
+    })?;
+    let (first, last) = (first?, last?);
+    if !is_depth {
+        return None;
+    }
+    Some(Msg::Delta {
+        seq: Seq {
+            first,
+            last,
+            prev: prev.unwrap_or(first - 1),
+            present: true,
+        },
+        bids: bids?,
+        asks: asks?,
+        checksum: None,
+    })
+}
+
+pub(crate) fn parse(msg: &[u8]) -> Result<Msg<'_>, String> {
+    let body = unwrap_combined(msg);
+    if let Some(m) = scan_depth(body) {
+        return Ok(m);
+    }
+    match serde_json::from_slice::<Depth<'_>>(body) {
+        Ok(d) => Ok(Msg::Delta {
+            seq: Seq {
+                first: d.first,
+                last: d.last,
+                prev: d.prev.unwrap_or(d.first - 1),
+                present: true,
+            },
+            bids: levels(&d.bids)?,
+            asks: levels(&d.asks)?,
+            checksum: None,
+        }),
+        Err(e) => {
+            // A depth update that fails to parse is malformed; anything else that is JSON
+            // (subscription acks, other streams) is not for this feed.
+            match serde_json::from_slice::<Probe<'_>>(body) {
+                Ok(p) if p.event != Some("depthUpdate") && is_json(body) => {
+                    Ok(Msg::Ignore(Seq::default()))
+                }
+                _ => Err(e.to_string()),
+            }
+        }
+    }
+}
+
+pub(crate) fn parse_snapshot(msg: &[u8]) -> Result<Msg<'_>, String> {
+    let s: Snapshot<'_> = serde_json::from_slice(msg).map_err(|e| e.to_string())?;
+    Ok(Msg::Snapshot {
+        seq: Seq {
+            first: s.last_update_id,
+            last: s.last_update_id,
+            prev: s.last_update_id,
+            present: true,
+        },
+        bids: levels(&s.bids)?,
+        asks: levels(&s.asks)?,
+        checksum: None,
+    })
+}

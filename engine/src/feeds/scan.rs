@@ -1,0 +1,185 @@
+//! A strict single-pass scanner for flat venue objects whose values are strings, integers and
+//! arrays of `[string, string]` pairs (Binance depth updates). It reads only what it understands
+//! and returns `None` for anything else, so the caller falls back to the full JSON parser: the
+//! fast path can never accept a message the slow path would reject.
+
+/// A value the scanner understood.
+pub(crate) enum Value<'a> {
+    Str(&'a [u8]),
+    Int(i64),
+    Pairs(Vec<(&'a [u8], &'a [u8])>),
+}
+
+struct Cursor<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.s.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        (self.s.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.s.get(self.i).copied()
+    }
+
+    /// A string without escapes or control characters; its bytes without quotes.
+    #[inline]
+    fn string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let rest = &self.s[start..];
+        let len = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest[len] != b'"' {
+            return None;
+        }
+        self.i = start + len + 1;
+        // Non-ASCII must still be valid UTF-8 for the message to be JSON.
+        let out = &rest[..len];
+        if !out.is_ascii() && std::str::from_utf8(out).is_err() {
+            return None;
+        }
+        Some(out)
+    }
+
+    #[inline]
+    fn int(&mut self) -> Option<i64> {
+        self.ws();
+        let neg = self.s.get(self.i) == Some(&b'-');
+        if neg {
+            self.i += 1;
+        }
+        let start = self.i;
+        let mut v: i64 = 0;
+        while let Some(&b) = self.s.get(self.i) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            v = v.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+            self.i += 1;
+        }
+        let digits = self.i - start;
+        // JSON: no empty numbers, no leading zeros, and no fraction/exponent for these fields.
+        if digits == 0 || (digits > 1 && self.s[start] == b'0') {
+            return None;
+        }
+        if matches!(self.s.get(self.i), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        Some(if neg { -v } else { v })
+    }
+
+    fn pairs(&mut self) -> Option<Vec<(&'a [u8], &'a [u8])>> {
+        self.eat(b'[')?;
+        let mut out = Vec::with_capacity(16);
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(out);
+        }
+        loop {
+            self.eat(b'[')?;
+            let p = self.string()?;
+            self.eat(b',')?;
+            let q = self.string()?;
+            self.eat(b']')?;
+            out.push((p, q));
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(out);
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Scans `{"key": value, ...}`, calling `field(key, value)` for each member; `field` returns
+/// `None` to reject. Returns `None` unless the whole input is one such object.
+pub(crate) fn object<'a>(
+    s: &'a [u8],
+    mut field: impl FnMut(&'a [u8], Value<'a>) -> Option<()>,
+) -> Option<()> {
+    let mut c = Cursor { s, i: 0 };
+    c.eat(b'{')?;
+    if c.peek()? == b'}' {
+        c.i += 1;
+    } else {
+        loop {
+            let key = c.string()?;
+            c.eat(b':')?;
+            let value = match c.peek()? {
+                b'"' => Value::Str(c.string()?),
+                b'[' => Value::Pairs(c.pairs()?),
+                b'-' | b'0'..=b'9' => Value::Int(c.int()?),
+                _ => return None,
+            };
+            field(key, value)?;
+            match c.peek()? {
+                b',' => c.i += 1,
+                b'}' => {
+                    c.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    c.ws();
+    (c.i == s.len()).then_some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(s: &[u8]) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        object(s, |k, _| {
+            out.push(String::from_utf8_lossy(k).into_owned());
+            Some(())
+        })?;
+        Some(out)
+    }
+
+    #[test]
+    fn accepts_flat_objects_and_rejects_the_rest() {
+        assert_eq!(
+            keys(br#"{"e":"x","U":1,"b":[["1","2"]],"a":[]}"#),
+            Some(vec!["e".into(), "U".into(), "b".into(), "a".into()])
+        );
+        assert_eq!(keys(b" { } "), Some(vec![]));
+        for bad in [
+            &br#"{"e":"x",}"#[..],
+            br#"{"e":"x"} x"#,
+            br#"{"U":01}"#,
+            br#"{"U":1.5}"#,
+            br#"{"U":-}"#,
+            br#"{"e":"a\"b"}"#,
+            br#"{"b":[["1"]]}"#,
+            br#"{"b":[["1","2",]]}"#,
+            br#"{"x":true}"#,
+            br#"{"x":{"y":1}}"#,
+            br#"{"U":99999999999999999999}"#,
+            b"{\"e\":\"\xff\"}",
+            br#"{"e":"x""#,
+        ] {
+            assert_eq!(keys(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

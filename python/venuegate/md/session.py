@@ -1,0 +1,422 @@
+"""Book sessions: a venue's books kept in sync over one WebSocket connection.
+
+Through every disconnect, gap, checksum failure and venue rotation.
+
+    session = BookSession("binance", [Instrument("BTCUSDT", 2, 8)], on_update=callback)
+    await session.run(duration=60)          # or start() / stop()
+
+What it does, per the integrity pipeline of `venuegate.feeds`:
+- connect (exponential backoff with full jitter on failure), subscribe, and get snapshots: from
+  REST (Binance), by `req` on the stream (HTX), or in band (the others);
+- hand every message to its instrument's native feed (one call per message, no per-level Python);
+- on GAP / CHECKSUM_MISMATCH / CROSSED / MALFORMED: the book is marked stale (callbacks see
+  `stale=True`) and resynced — snapshots are throttled per symbol (exponential) and spread across
+  symbols by a token bucket, so a mass disconnect never becomes a snapshot storm; a REST 429/418
+  honours Retry-After;
+- answer venue pings, send keepalives, watch for a silent feed (reconnect after `stale_after`);
+- rotate connections before the venue's forced disconnect (Binance: 24 h).
+
+Callbacks receive a `BookUpdate`: the symbol, the native-backed `OrderBook`, the status, the stale
+flag and latency stamps (receive / applied / callback, monotonic ns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from venuegate.book import OrderBook
+from venuegate.feeds import FeedStatus, VenueBookFeed, book_feed
+from venuegate.md.venues import VenueSpec, spec_for
+from venuegate.net.ws import WsClient, WsOptions
+
+log = logging.getLogger("venuegate.md")
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A symbol and its precisions (digits after the point)."""
+
+    symbol: str
+    price_precision: int
+    size_precision: int
+
+
+@dataclass(slots=True)
+class BookUpdate:
+    """What a callback receives. Valid during the callback; the book keeps changing after.
+
+    Attributes:
+        symbol: the instrument.
+        book: its native book (read `top_of_book()` for integers, `best_bid()` for Decimals).
+        status: what the last message did.
+        stale: True while the book awaits a resync: do not trade on it.
+        recv_ns: when the socket read holding the message arrived (monotonic ns).
+        applied_ns: when the book finished applying it.
+        callback_ns: when the callback was entered.
+    """
+
+    symbol: str
+    book: OrderBook
+    status: FeedStatus
+    stale: bool
+    recv_ns: int
+    applied_ns: int
+    callback_ns: int
+
+
+type OnUpdate = Callable[[BookUpdate], None]
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """Session counters (per-feed counters are on the feeds)."""
+
+    connects: int = 0
+    reconnects: int = 0
+    messages: int = 0
+    resyncs: int = 0
+    snapshot_requests: int = 0
+    snapshot_refusals: int = 0
+    connection_gaps: int = 0
+    rotations: int = 0
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class _Throttle:
+    """Per-symbol resync throttle: exponential from `base` to `cap`, reset after a good sync."""
+
+    base: float
+    cap: float
+    delay: float = 0.0
+    not_before: float = 0.0
+
+    def next_allowed(self, now: float) -> float:
+        at = max(now, self.not_before)
+        self.delay = self.base if self.delay == 0 else min(self.cap, self.delay * 2)
+        self.not_before = at + self.delay
+        return at
+
+    def reset(self) -> None:
+        self.delay = 0.0
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """Token bucket spreading snapshot requests across symbols (rate per second, burst)."""
+
+    rate: float
+    burst: float
+    tokens: float = 0.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+
+    async def take(self) -> None:
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class BookSession:
+    """Keeps `instruments`' books in sync on one venue (see module docs)."""
+
+    def __init__(
+        self,
+        venue: str,
+        instruments: Sequence[Instrument],
+        *,
+        on_update: OnUpdate | None = None,
+        ws_url: str | None = None,
+        rest_url: str | None = None,
+        spec: VenueSpec | None = None,
+        snapshot_depth: int = 1000,
+        stale_after: float = 30.0,
+        backoff: tuple[float, float] = (0.1, 30.0),
+        resync_throttle: tuple[float, float] = (0.25, 30.0),
+        snapshots_per_second: float = 5.0,
+        max_connection_age: float | None = None,
+        ws_options: WsOptions | None = None,
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.spec = spec or spec_for(venue)
+        self.venue = venue
+        if len(instruments) > self.spec.max_streams_per_connection:
+            raise ValueError(
+                f"{venue} allows {self.spec.max_streams_per_connection} streams per connection; "
+                f"split {len(instruments)} instruments across sessions"
+            )
+        self.instruments = {i.symbol: i for i in instruments}
+        self.feeds: dict[str, VenueBookFeed] = {}
+        self._route: dict[str, str] = {}
+        for inst in instruments:
+            self.feeds[inst.symbol] = book_feed(
+                venue,
+                inst.symbol,
+                price_precision=inst.price_precision,
+                size_precision=inst.size_precision,
+            )
+            self._route[self._key(inst.symbol)] = inst.symbol
+        self.on_update = on_update
+        self.ws_base = ws_url or self.spec.ws_url
+        self.rest_base = (rest_url or self.spec.rest_url).rstrip("/")
+        self.snapshot_depth = snapshot_depth
+        self.stale_after = stale_after
+        self.backoff = backoff
+        self.max_connection_age = max_connection_age or self.spec.max_connection_age
+        self.ws_options = ws_options or WsOptions()
+        self.stats = SessionStats()
+        self._http = http
+        self._own_http = http is None
+        self._throttles = {s: _Throttle(*resync_throttle) for s in self.instruments}
+        self._bucket = _Bucket(snapshots_per_second, max(1.0, snapshots_per_second))
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self._client: WsClient | None = None
+        self._last_rx = time.monotonic()
+        self._conn_seq: int | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._synced = asyncio.Event()
+
+    def _key(self, symbol: str) -> str:
+        # Routing keys as the venue writes them in messages.
+        if self.spec.name.startswith("binance"):
+            return symbol.upper()
+        if self.spec.name == "htx":
+            return symbol.lower()
+        return symbol
+
+    # public -----------------------------------------------------------------------------------
+    def book(self, symbol: str) -> OrderBook:
+        """The book of `symbol`."""
+        return self.feeds[symbol].book
+
+    @property
+    def synced(self) -> bool:
+        """True when every book is in sync."""
+        return all(not f.stale for f in self.feeds.values())
+
+    async def wait_synced(self, timeout: float | None = None) -> None:
+        """Waits until every book is in sync."""
+        await asyncio.wait_for(self._synced.wait(), timeout)
+
+    def start(self) -> asyncio.Task[None]:
+        """Runs the session in a background task."""
+        if self._task is None or self._task.done():
+            self._stop.clear()
+            self._task = asyncio.create_task(self._run(), name=f"book-session-{self.venue}")
+        return self._task
+
+    async def stop(self) -> None:
+        """Stops the session: closes the connection and cancels pending snapshots."""
+        self._stop.set()
+        if self._client is not None:
+            self._client.abort()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for t in self._pending.values():
+            t.cancel()
+        if self._http is not None and self._own_http:
+            await self._http.close()
+            self._http = None
+
+    async def run(self, duration: float | None = None) -> None:
+        """Runs until `duration` seconds pass (or forever), then stops."""
+        self.start()
+        try:
+            if duration is None:
+                await self._stop.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), duration)
+        finally:
+            await self.stop()
+
+    # connection loop --------------------------------------------------------------------------
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                await self._connection()
+                attempt = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("%s: connection failed: %s", self.venue, self.stats.last_error)
+            if self._stop.is_set():
+                break
+            attempt += 1
+            self.stats.reconnects += 1
+            # Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff
+            # And Jitter"): spreads reconnects of many clients.
+            base, cap = self.backoff
+            delay = random.uniform(0, min(cap, base * 2 ** min(attempt, 16)))  # noqa: S311
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+    async def _connection(self) -> None:
+        symbols = list(self.instruments)
+        url = self.spec.connect_url(self.ws_base, [self._key(s) for s in symbols])
+        for feed in self.feeds.values():
+            feed.invalidate("reconnecting")
+        self._synced.clear()
+        self._conn_seq = None
+        client = await WsClient.connect(url, self._on_message, options=self.ws_options)
+        self._client = client
+        self.stats.connects += 1
+        opened = time.monotonic()
+        self._last_rx = opened
+        try:
+            for msg in self.spec.subscribe([self._key(s) for s in symbols]):
+                client.send_text(msg)
+            if self.spec.snapshot_mode != "in_band":
+                for s in symbols:
+                    self._schedule_resync(s)
+            while client.open and not self._stop.is_set():
+                await asyncio.sleep(min(1.0, self.stale_after / 4))
+                now = time.monotonic()
+                if self.spec.keepalive is not None:
+                    interval, text = self.spec.keepalive
+                    if now - self._last_rx >= interval:
+                        client.send_text(text)
+                if now - self._last_rx > self.stale_after:
+                    raise TimeoutError(f"no message for {self.stale_after:.0f} s")
+                if self.max_connection_age and now - opened > self.max_connection_age * 0.98:
+                    self.stats.rotations += 1
+                    log.info("%s: rotating the connection before the venue drops it", self.venue)
+                    break
+            if not self._stop.is_set() and not client.open:
+                code, reason = await client.wait_closed()
+                raise ConnectionError(f"closed by the venue: {code} {reason}")
+        finally:
+            self._client = None
+            await client.close()
+
+    # messages ---------------------------------------------------------------------------------
+    def _on_message(self, payload: bytes, opcode: int, recv_ns: int) -> None:
+        self._last_rx = time.monotonic()
+        self.stats.messages += 1
+        spec = self.spec
+        msg = spec.decode(payload, opcode)
+        answer = spec.reply(msg)
+        if answer is not None and self._client is not None:
+            self._client.send_text(answer)
+            return
+        seq = spec.connection_seq(msg)
+        if seq is not None:
+            if self._conn_seq is not None and seq > self._conn_seq + 1:
+                self.stats.connection_gaps += 1
+                log.warning(
+                    "%s: connection sequence jumped %d → %d: resyncing every book",
+                    self.venue,
+                    self._conn_seq,
+                    seq,
+                )
+                self._conn_seq = seq
+                for s, feed in self.feeds.items():
+                    feed.invalidate("connection sequence gap")
+                    self._schedule_resync(s)
+            elif self._conn_seq is None or seq > self._conn_seq:
+                self._conn_seq = seq
+        key = spec.route(msg)
+        if key is None:
+            return
+        symbol = self._route.get(key)
+        if symbol is None:
+            return
+        feed = self.feeds[symbol]
+        status = feed.apply(msg)
+        if status is FeedStatus.APPLIED:
+            self._throttles[symbol].reset()
+            if not self._synced.is_set() and self.synced:
+                self._synced.set()
+        elif status.needs_resync:
+            self._schedule_resync(symbol)
+        if self.on_update is not None and status is not FeedStatus.SKIPPED:
+            applied = time.monotonic_ns()
+            self.on_update(
+                BookUpdate(
+                    symbol, feed.book, status, feed.stale, recv_ns, applied, time.monotonic_ns()
+                )
+            )
+
+    # resync -----------------------------------------------------------------------------------
+    def _schedule_resync(self, symbol: str) -> None:
+        if symbol in self._pending and not self._pending[symbol].done():
+            return
+        self.stats.resyncs += 1
+        self._pending[symbol] = asyncio.create_task(self._resync(symbol))
+
+    async def _resync(self, symbol: str) -> None:
+        at = self._throttles[symbol].next_allowed(time.monotonic())
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        await self._bucket.take()
+        client = self._client
+        if client is None or self._stop.is_set():
+            return
+        mode = self.spec.snapshot_mode
+        if mode == "in_band":
+            for msg in self.spec.resubscribe(self._key(symbol)):
+                client.send_text(msg)
+        elif mode == "request":
+            self.stats.snapshot_requests += 1
+            client.send_text(self.spec.snapshot_request(self._key(symbol)))
+        else:
+            await self._rest_snapshot(symbol)
+
+    async def _rest_snapshot(self, symbol: str) -> None:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        url = self.rest_base + self.spec.snapshot_path(self._key(symbol), self.snapshot_depth)
+        feed = self.feeds[symbol]
+        self.stats.snapshot_requests += 1
+        try:
+            async with self._http.get(url) as resp:
+                body = await resp.read()
+                if resp.status in (418, 429):
+                    self.stats.snapshot_refusals += 1
+                    retry = float(resp.headers.get("Retry-After", "1") or 1)
+                    log.warning(
+                        "%s: snapshot refused (%d), retry after %.1f s",
+                        self.venue,
+                        resp.status,
+                        retry,
+                    )
+                    self._throttles[symbol].not_before = time.monotonic() + retry
+                    self._pending.pop(symbol, None)
+                    self._schedule_resync(symbol)
+                    return
+                if resp.status != 200:
+                    raise ConnectionError(f"snapshot HTTP {resp.status}")
+        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+            log.warning("%s %s: snapshot failed: %s", self.venue, symbol, exc)
+            self._pending.pop(symbol, None)
+            self._schedule_resync(symbol)
+            return
+        status = feed.apply_snapshot(body)
+        if status is FeedStatus.APPLIED:
+            if self.synced:
+                self._synced.set()
+        else:
+            # Too old / too new for the buffered deltas, or garbled: try again (throttled).
+            self._pending.pop(symbol, None)
+            self._schedule_resync(symbol)
+
+
+__all__ = ["BookSession", "BookUpdate", "Instrument", "OnUpdate", "SessionStats"]

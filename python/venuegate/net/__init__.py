@@ -1,0 +1,1 @@
+"""Network transports: the WebSocket client (`venuegate.net.ws`); REST and rate limits follow."""
