@@ -101,7 +101,7 @@ def _python_book(
         return bids.peekitem(-1), asks.peekitem(0)
 
     reset()
-    return _cycle(step, reset)
+    return step, reset
 
 
 def _sorted_dicts() -> tuple[SortedDict, SortedDict]:
@@ -120,13 +120,13 @@ def _json(msg: bytes) -> tuple[list[Any], list[Any]]:
 
 @pytest.mark.benchmark(group="binance-depth-20")
 def test_msgspec_sorteddict(benchmark: Any) -> None:
-    top = benchmark(_python_book(_sorted_dicts, _msgspec))
+    top = benchmark(_cycle(*_python_book(_sorted_dicts, _msgspec)))
     assert top is not None
 
 
 @pytest.mark.benchmark(group="binance-depth-20")
 def test_json_sorteddict(benchmark: Any) -> None:
-    top = benchmark(_python_book(_sorted_dicts, _json))
+    top = benchmark(_cycle(*_python_book(_sorted_dicts, _json)))
     assert top is not None
 
 
@@ -158,3 +158,84 @@ def test_msgspec_bmoscon(benchmark: Any) -> None:
     reset()
     top = benchmark(_cycle(step, reset))
     assert top is not None
+
+
+# --- with WebSocket framing: socket-read bytes in --------------------------------------------
+def _frame(payload: bytes) -> bytes:
+    """A server→client text frame (unmasked, RFC 6455 §5.2)."""
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x81, n])
+    elif n < 65536:
+        head = bytes([0x81, 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x81, 127]) + n.to_bytes(8, "big")
+    return head + payload
+
+
+FRAMES = [_frame(m) for m in MESSAGES]
+BURST = 16
+READS = [b"".join(FRAMES[i : i + BURST]) for i in range(0, len(FRAMES) - BURST + 1, BURST)]
+
+
+def _fused(reads: list[bytes], per_read: int) -> Callable[[], object]:
+    from venuegate.ws import WsDecoder
+
+    feed = book_feed("binance", "BTCUSDT", price_precision=2, size_precision=8)
+    book = feed.book
+    decoder = WsDecoder("client")
+    state = {"i": 0}
+
+    def reset() -> None:
+        feed.invalidate("benchmark restart")
+        feed.apply_snapshot(SNAPSHOT)
+
+    def run() -> object:
+        i = state["i"]
+        if i == len(reads):
+            reset()
+            i = 0
+        state["i"] = i + 1
+        feed.apply_ws(decoder, reads[i])
+        return book.top_of_book()
+
+    reset()
+    run.per_read = per_read  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.mark.benchmark(group="binance-depth-20-framed")
+def test_venuegate_fused(benchmark: Any) -> None:
+    """One WebSocket frame per socket read: frame + decode + book + top of book."""
+    top = benchmark(_fused(FRAMES, 1))
+    assert top[0] is not None
+
+
+@pytest.mark.benchmark(group="binance-depth-20-framed")
+def test_venuegate_fused_burst16_per_read(benchmark: Any) -> None:
+    """16 frames per socket read (a busy feed): the figure is per read; divide by 16."""
+    top = benchmark(_fused(READS, BURST))
+    assert top[0] is not None
+
+
+@pytest.mark.benchmark(group="binance-depth-20-framed")
+def test_websockets_json_sorteddict(benchmark: Any) -> None:
+    """The common stack: websockets' (sans-I/O) frame parser + json + SortedDict + Decimal."""
+    from websockets.protocol import OPEN, Protocol, Side
+
+    proto = Protocol(Side.CLIENT, state=OPEN, max_size=None)
+    step, reset = _python_book(_sorted_dicts, _json)
+    state = {"i": 0}
+
+    def run() -> object:
+        i = state["i"]
+        if i == len(FRAMES):
+            reset()
+            i = 0
+        state["i"] = i + 1
+        proto.receive_data(FRAMES[i])
+        (frame,) = proto.events_received()
+        return step(frame.data)
+
+    assert run() is not None
+    benchmark(run)

@@ -322,7 +322,61 @@ fn crc_signed(text: &str) -> i32 {
 /// # Errors
 /// Any [`FixedError`] from parsing or an inexact rescale.
 pub fn to_scale(text: &[u8], scale: u8) -> Result<i64, FixedError> {
+    // Fast path for the common `[-]digits[.digits]` of up to 18 digits: one pass, no exponent,
+    // no intermediate `Fixed`. Anything else takes the general parser, which also reports errors.
+    if let Some(v) = to_scale_fast(text, scale) {
+        return Ok(v);
+    }
     Ok(Fixed::parse(text)?.rescale(scale)?.mantissa())
+}
+
+#[inline]
+fn to_scale_fast(text: &[u8], scale: u8) -> Option<i64> {
+    const POW10: [i64; 19] = {
+        let mut t = [1_i64; 19];
+        let mut i = 1;
+        while i < 19 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    let (neg, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, text),
+    };
+    let mut mantissa: i64 = 0;
+    let mut count = 0_u32;
+    let mut frac: Option<u8> = None;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                if count == 18 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + i64::from(b - b'0');
+                count += 1;
+                if let Some(f) = frac.as_mut() {
+                    *f += 1;
+                }
+            }
+            b'.' if frac.is_none() => frac = Some(0),
+            _ => return None,
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let mut f = frac.unwrap_or(0);
+    while f > scale && mantissa % 10 == 0 {
+        mantissa /= 10;
+        f -= 1;
+    }
+    if f > scale {
+        return None;
+    }
+    mantissa = mantissa.checked_mul(POW10[usize::from(scale - f)])?;
+    Some(if neg { -mantissa } else { mantissa })
 }
 
 fn write_canonical(out: &mut String, v: Fixed) {
@@ -437,6 +491,18 @@ mod tests {
             b.parse_level(b"x", b"1"),
             Err(BookError::Number { what: "price", .. })
         ));
+    }
+
+    proptest! {
+        #[test]
+        fn fast_scale_parse_agrees_with_the_general_parser(
+            mantissa in any::<i64>(), scale in 0_u8..=18, target in 0_u8..=18, pad in 0_usize..3,
+        ) {
+            let mut text = Fixed::new(mantissa, scale).expect("scale").to_string();
+            if scale > 0 { text.push_str(&"0".repeat(pad)); }
+            let general = Fixed::parse(text.as_bytes()).and_then(|v| v.rescale(target)).map(Fixed::mantissa);
+            prop_assert_eq!(to_scale(text.as_bytes(), target), general);
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::bytes::{as_bytes, push_param_value};
 use crate::errors::book_err;
+use crate::ws::{message_tuple, ws_err_with, PyWsDecoder};
+use engine::ws::Message;
 
 /// An L2 book at fixed price and size precision.
 #[pyclass(name = "Book", module = "venuegate._native")]
@@ -220,6 +222,21 @@ fn status_code(s: FeedStatus) -> u8 {
     s as u8
 }
 
+/// The status that matters more: any failure over success, success over skipped.
+fn worse(a: FeedStatus, b: FeedStatus) -> FeedStatus {
+    let rank = |s: FeedStatus| match s {
+        FeedStatus::Skipped => 0,
+        FeedStatus::Buffered => 1,
+        FeedStatus::Applied => 2,
+        other => 3 + status_code(other),
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
 #[pymethods]
 impl PyBookFeed {
     #[new]
@@ -249,6 +266,43 @@ impl PyBookFeed {
         Ok(status_code(
             self.feed.apply_snapshot(&mut book.inner, &data),
         ))
+    }
+
+    /// The fused path: one socket read → WebSocket frames → decode → book, in one call.
+    ///
+    /// Every text/binary message the read completes is applied here; the result is
+    /// `(messages, worst_status, others)` where `others` lists the control frames (ping, pong,
+    /// close) as `(opcode, payload)` for the transport to answer. A WebSocket violation raises
+    /// `ProtocolError` (with `close_code`), after applying what preceded it.
+    #[pyo3(name = "apply_ws")]
+    fn py_apply_ws<'py>(
+        &mut self,
+        py: Python<'py>,
+        decoder: &Bound<'py, PyWsDecoder>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<(usize, u8, Bound<'py, PyList>)> {
+        let mut decoder = decoder.borrow_mut();
+        decoder.inner.feed(&as_bytes(data)?);
+        let mut book = self.book.bind(py).borrow_mut();
+        let others = PyList::empty(py);
+        let (mut count, mut worst) = (0_usize, FeedStatus::Skipped);
+        loop {
+            match decoder.inner.next_message() {
+                Ok(Some(m)) => match m {
+                    Message::Text(t) => {
+                        count += 1;
+                        worst = worse(worst, self.feed.apply(&mut book.inner, t.as_bytes()));
+                    }
+                    Message::Binary(b) => {
+                        count += 1;
+                        worst = worse(worst, self.feed.apply(&mut book.inner, b));
+                    }
+                    other => others.append(message_tuple(py, &other)?)?,
+                },
+                Ok(None) => return Ok((count, status_code(worst), others)),
+                Err(e) => return Err(ws_err_with(py, &e, others)),
+            }
+        }
     }
 
     /// Marks the feed stale (e.g. after a disconnect) so the next snapshot resyncs it.

@@ -23,7 +23,7 @@ pub fn ws_err(py: Python<'_>, err: &WsError) -> PyErr {
 }
 
 #[cold]
-fn ws_err_with(py: Python<'_>, err: &WsError, messages: Bound<'_, PyList>) -> PyErr {
+pub(crate) fn ws_err_with(py: Python<'_>, err: &WsError, messages: Bound<'_, PyList>) -> PyErr {
     let msg = err.to_string();
     let cls = match PROTOCOL_ERROR.import(py, "venuegate.errors", "ProtocolError") {
         Ok(cls) => cls,
@@ -61,10 +61,13 @@ fn parse_mask(mask: Option<&Bound<'_, PyAny>>) -> PyResult<Option<[u8; 4]>> {
 /// read completed.
 #[pyclass(name = "WsDecoder", module = "venuegate._native")]
 pub struct PyWsDecoder {
-    inner: FrameDecoder,
+    pub(crate) inner: FrameDecoder,
 }
 
-fn message_tuple<'py>(py: Python<'py>, m: &Message<'_>) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn message_tuple<'py>(
+    py: Python<'py>,
+    m: &Message<'_>,
+) -> PyResult<Bound<'py, PyTuple>> {
     let payload = match *m {
         Message::Text(s) => PyBytes::new(py, s.as_bytes()),
         Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => PyBytes::new(py, b),

@@ -312,6 +312,11 @@ class BookFeed:
     def apply_snapshot(self, data: _Bytes) -> int:
         """Applies a snapshot and replays buffered deltas; returns a FeedStatus value."""
 
+    def apply_ws(
+        self, decoder: WsDecoder, data: _Bytes
+    ) -> tuple[int, int, list[tuple[int, bytes]]]:
+        """The fused path: one read → frames → book; `(messages, worst_status, control_frames)`."""
+
     def invalidate(self, reason: str) -> None:
         """Marks the feed stale."""
 

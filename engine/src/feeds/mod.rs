@@ -548,14 +548,26 @@ impl BookFeed {
 
 fn apply_levels(book: &mut Book, bids: &Levels<'_>, asks: &Levels<'_>) -> Result<(), BookError> {
     // Parse every level before changing the book: a bad level must not leave it half-updated.
-    let mut parsed = Vec::with_capacity(bids.len() + asks.len());
+    // Most messages are small: parse into a stack buffer, spilling to the heap only when needed.
+    const STACK: usize = 64;
+    let total = bids.len() + asks.len();
+    let mut stack = [(Side::Bid, 0_i64, 0_i64); STACK];
+    let mut heap = Vec::new();
+    let parsed: &mut [(Side, i64, i64)] = if total <= STACK {
+        &mut stack[..total]
+    } else {
+        heap.resize(total, (Side::Bid, 0, 0));
+        &mut heap
+    };
+    let mut i = 0;
     for (side, levels) in [(Side::Bid, bids), (Side::Ask, asks)] {
         for (p, s) in levels {
             let (p, s) = book.parse_level(p, s)?;
-            parsed.push((side, p, s));
+            parsed[i] = (side, p, s);
+            i += 1;
         }
     }
-    for (side, p, s) in parsed {
+    for &(side, p, s) in &*parsed {
         book.set(side, p, s);
     }
     Ok(())

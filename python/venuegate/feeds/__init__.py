@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from enum import IntEnum
 
-from venuegate._native import Book, BookFeed
+from venuegate._native import Book, BookFeed, WsDecoder
 from venuegate.book import OrderBook
 
 log = logging.getLogger("venuegate.feeds")
@@ -72,6 +72,24 @@ class VenueBookFeed:
         if code >= _FIRST_FAILURE:  # compare ints: the hot path avoids enum arithmetic
             self._log(_STATUS[code])
         return _STATUS[code]
+
+    def apply_ws(
+        self, decoder: WsDecoder, data: bytes | bytearray | memoryview
+    ) -> tuple[int, FeedStatus, list[tuple[int, bytes]]]:
+        """The fused path for a connection that carries only this feed: one socket read → frames
+        → decode → book in one native call.
+
+        Returns:
+            (messages applied or examined, the worst status among them, control frames
+            `(opcode, payload)` for the transport to answer).
+
+        Raises:
+            ProtocolError: the read broke RFC 6455 (with `close_code`); what preceded it applied.
+        """
+        count, code, controls = self._inner.apply_ws(decoder, data)
+        if code >= _FIRST_FAILURE:
+            self._log(_STATUS[code])
+        return count, _STATUS[code], controls
 
     def apply_snapshot(self, message: bytes | bytearray | memoryview | str) -> FeedStatus:
         """Applies a snapshot (REST body, `req` reply, in-band snapshot) and replays the buffer.
