@@ -130,6 +130,36 @@ impl PyWsDecoder {
         }
     }
 
+    /// Appends one read and calls `on_message(payload, opcode, recv_ns)` for every text or
+    /// binary message it completed, from native code (no per-message list or tuple); returns the
+    /// control frames (ping, pong, close) as `(opcode, payload)` for the transport to answer.
+    /// An exception from `on_message` propagates at once (later messages stay buffered).
+    #[pyo3(name = "feed_call")]
+    fn py_feed_call<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        on_message: &Bound<'py, PyAny>,
+        recv_ns: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        // `recv_ns` is passed through as the caller's int object: no new int per message.
+        self.inner.feed(&as_bytes(data)?);
+        let controls = PyList::empty(py);
+        loop {
+            match self.inner.next_message() {
+                Ok(Some(Message::Text(t))) => {
+                    on_message.call1((PyBytes::new(py, t.as_bytes()), 1_u8, recv_ns))?;
+                }
+                Ok(Some(Message::Binary(b))) => {
+                    on_message.call1((PyBytes::new(py, b), 2_u8, recv_ns))?;
+                }
+                Ok(Some(m)) => controls.append(message_tuple(py, &m)?)?,
+                Ok(None) => return Ok(controls),
+                Err(e) => return Err(ws_err_with(py, &e, controls)),
+            }
+        }
+    }
+
     /// True once a close frame was decoded.
     #[getter]
     fn closed(&self) -> bool {

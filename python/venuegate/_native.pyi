@@ -5,7 +5,7 @@ here are `venuegate.errors` classes: `DecimalError` and `SigningError` (both `Va
 `TypeError` for wrong argument types.
 """
 
-from collections.abc import Buffer, Iterable, Mapping
+from collections.abc import Buffer, Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Final, Literal, final
 
@@ -382,6 +382,14 @@ class WsDecoder:
             deflate: permessage-deflate was negotiated: RSV1 marks compressed messages.
             no_context_takeover: the peer resets its compressor after every message
                 (`server_no_context_takeover` for a client).
+        """
+
+    def feed_call(
+        self, data: _Bytes, on_message: Callable[[bytes, int, int], object], recv_ns: int
+    ) -> list[tuple[int, bytes]]:
+        """Calls `on_message(payload, opcode, recv_ns)` natively per data message of this read.
+
+        Returns the control frames (ping, pong, close) as `(opcode, payload)`.
         """
 
     def feed(self, data: _Bytes) -> list[tuple[int, bytes]]:

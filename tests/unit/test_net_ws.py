@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from venuegate.net.ws import WsClient, WsHandshakeError, WsOptions
+from venuegate.net.ws import Transport, WsClient, WsHandshakeError, WsOptions, connect
 
 
 def run(coro: Awaitable[Any]) -> Any:
@@ -22,7 +22,8 @@ async def _server(handler: Callable[[ServerConnection], Awaitable[None]]) -> tup
     return server, f"ws://127.0.0.1:{port}/path?x=1"
 
 
-def test_messages_fragments_pings_and_close() -> None:
+@pytest.mark.parametrize("transport", ["native", "picows"])
+def test_messages_fragments_pings_and_close(transport: Transport) -> None:
     async def handler(ws: ServerConnection) -> None:
         assert ws.request is not None
         assert ws.request.path == "/path?x=1"
@@ -38,7 +39,7 @@ def test_messages_fragments_pings_and_close() -> None:
         server, url = await _server(handler)
         got: list[tuple[bytes, int]] = []
         async with server:
-            client = await WsClient.connect(url, lambda p, op, _ns: got.append((p, op)))
+            client = await connect(url, lambda p, op, _ns: got.append((p, op)), transport=transport)
             while len(got) < 3:
                 await asyncio.sleep(0.01)
             client.send_text("ping?")

@@ -76,8 +76,9 @@ class VenueBookFeed:
     def apply_ws(
         self, decoder: WsDecoder, data: bytes | bytearray | memoryview
     ) -> tuple[int, FeedStatus, list[tuple[int, bytes]]]:
-        """The fused path for a connection that carries only this feed: one socket read → frames
-        → decode → book in one native call.
+        """The fused path: one socket read → frames → decode → book, in one native call.
+
+        For a connection that carries only this feed.
 
         Returns:
             (messages applied or examined, the worst status among them, control frames

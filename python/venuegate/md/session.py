@@ -35,7 +35,7 @@ import aiohttp
 from venuegate.book import OrderBook
 from venuegate.feeds import FeedStatus, VenueBookFeed, book_feed
 from venuegate.md.venues import VenueSpec, spec_for
-from venuegate.net.ws import WsClient, WsOptions
+from venuegate.net.ws import DEFAULT_TRANSPORT, Connection, Transport, WsOptions, connect
 
 log = logging.getLogger("venuegate.md")
 
@@ -152,6 +152,7 @@ class BookSession:
         max_connection_age: float | None = None,
         ws_options: WsOptions | None = None,
         http: aiohttp.ClientSession | None = None,
+        transport: Transport = DEFAULT_TRANSPORT,
     ) -> None:
         self.spec = spec or spec_for(venue)
         self.venue = venue
@@ -179,13 +180,14 @@ class BookSession:
         self.backoff = backoff
         self.max_connection_age = max_connection_age or self.spec.max_connection_age
         self.ws_options = ws_options or WsOptions()
+        self.transport: Transport = transport
         self.stats = SessionStats()
         self._http = http
         self._own_http = http is None
         self._throttles = {s: _Throttle(*resync_throttle) for s in self.instruments}
         self._bucket = _Bucket(snapshots_per_second, max(1.0, snapshots_per_second))
         self._pending: dict[str, asyncio.Task[None]] = {}
-        self._client: WsClient | None = None
+        self._client: Connection | None = None
         self._last_rx = time.monotonic()
         self._conn_seq: int | None = None
         self._stop = asyncio.Event()
@@ -277,7 +279,9 @@ class BookSession:
             feed.invalidate("reconnecting")
         self._synced.clear()
         self._conn_seq = None
-        client = await WsClient.connect(url, self._on_message, options=self.ws_options)
+        client = await connect(
+            url, self._on_message, options=self.ws_options, transport=self.transport
+        )
         self._client = client
         self.stats.connects += 1
         opened = time.monotonic()

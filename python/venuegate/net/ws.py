@@ -20,6 +20,7 @@ import ssl as ssl_module
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from venuegate.errors import ProtocolError
@@ -95,8 +96,8 @@ class _Protocol(asyncio.Protocol):
 
     # asyncio.Protocol -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - stream transports only
-        self.transport = transport
+        # A stream transport (asyncio's or uvloop's, which does not subclass asyncio.Transport).
+        self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         recv_ns = time.monotonic_ns()
@@ -110,7 +111,9 @@ class _Protocol(asyncio.Protocol):
             if not data:
                 return
         try:
-            messages = decoder.feed(data)
+            # Data messages go straight from native code to the callback; only control frames
+            # come back here.
+            controls = decoder.feed_call(data, self.on_message, recv_ns)
         except ProtocolError as exc:
             for op, payload in getattr(exc, "messages", []):
                 self._dispatch(op, payload, recv_ns)
@@ -118,7 +121,7 @@ class _Protocol(asyncio.Protocol):
             log.warning("websocket protocol violation (%s): %s; closing %d", self.key, exc, code)
             self._fail(code, str(exc))
             return
-        for op, payload in messages:
+        for op, payload in controls:
             self._dispatch(op, payload, recv_ns)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -308,4 +311,58 @@ class WsClient:
         return await self._protocol.closed
 
 
-__all__ = ["OnClose", "OnMessage", "WsClient", "WsHandshakeError", "WsOptions"]
+class Connection(Protocol):
+    """What sessions need of a connection; `WsClient` and `PicowsClient` both provide it."""
+
+    @property
+    def open(self) -> bool:
+        """True until a close starts or the connection drops."""
+
+    def send_text(self, data: str | bytes) -> None:
+        """Sends a text message."""
+
+    def ping(self, payload: bytes = b"") -> None:
+        """Sends a ping."""
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> tuple[int, str]:
+        """Close handshake."""
+
+    def abort(self) -> None:
+        """Drops the connection."""
+
+    async def wait_closed(self) -> tuple[int, str]:
+        """Waits for the end."""
+
+
+type Transport = Literal["native", "picows"]
+DEFAULT_TRANSPORT: Transport = "native"
+"""The transport sessions use unless told otherwise: the faster in benches/RESULTS.md."""
+
+
+async def connect(
+    url: str,
+    on_message: OnMessage,
+    *,
+    on_close: OnClose | None = None,
+    options: WsOptions | None = None,
+    transport: Transport = DEFAULT_TRANSPORT,
+) -> Connection:
+    """Opens a connection on the chosen transport (same callbacks, same semantics)."""
+    if transport == "picows":
+        from venuegate.net.picows_ws import PicowsClient  # noqa: PLC0415 - optional speed path
+
+        return await PicowsClient.connect(url, on_message, on_close=on_close, options=options)
+    return await WsClient.connect(url, on_message, on_close=on_close, options=options)
+
+
+__all__ = [
+    "DEFAULT_TRANSPORT",
+    "Connection",
+    "OnClose",
+    "OnMessage",
+    "Transport",
+    "WsClient",
+    "WsHandshakeError",
+    "WsOptions",
+    "connect",
+]
