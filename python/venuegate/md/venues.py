@@ -280,9 +280,16 @@ class Bitfinex(VenueSpec):
     @override
     def route(self, msg: bytes) -> str | None:
         if msg.startswith(b"{"):
-            if b'"subscribed"' in msg:
+            if b'"subscribed"' in msg or b'"unsubscribed"' in msg:
                 event = json.loads(msg)
-                self.channels[str(event["chanId"]).encode()] = event["symbol"]
+                chan = str(event.get("chanId")).encode()
+                if event.get("event") == "subscribed":
+                    # One live channel per symbol: forget any earlier one.
+                    for old in [c for c, sym in self.channels.items() if sym == event["symbol"]]:
+                        del self.channels[old]
+                    self.channels[chan] = event["symbol"]
+                elif event.get("event") == "unsubscribed":
+                    self.channels.pop(chan, None)
             return None
         chan = _between(msg, b"[", b",")
         return self.channels.get(chan) if chan else None
