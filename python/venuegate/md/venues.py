@@ -282,14 +282,14 @@ class Bitfinex(VenueSpec):
         if msg.startswith(b"{"):
             if b'"subscribed"' in msg or b'"unsubscribed"' in msg:
                 event = json.loads(msg)
-                chan = str(event.get("chanId")).encode()
+                event_chan = str(event.get("chanId")).encode()
                 if event.get("event") == "subscribed":
                     # One live channel per symbol: forget any earlier one.
                     for old in [c for c, sym in self.channels.items() if sym == event["symbol"]]:
                         del self.channels[old]
-                    self.channels[chan] = event["symbol"]
+                    self.channels[event_chan] = event["symbol"]
                 elif event.get("event") == "unsubscribed":
-                    self.channels.pop(chan, None)
+                    self.channels.pop(event_chan, None)
             return None
         chan = _between(msg, b"[", b",")
         return self.channels.get(chan) if chan else None
