@@ -100,6 +100,8 @@ bench: install  ## full benchmarks: pytest-benchmark and criterion; rewrites RES
 	$(BIN)/pytest benches -p no:cacheprovider --benchmark-enable --benchmark-only \
 		--benchmark-json=$(BENCH_JSON)
 	$(PY) benches/report.py $(BENCH_JSON) --update benches/RESULTS.md --criterion target/criterion
+	$(PY) benches/transport_throughput.py --messages 300000 --update benches/RESULTS.md
+	$(PY) benches/e2e_cpu.py --rate 1000 --seconds 10 --update benches/RESULTS.md
 
 .PHONY: clean
 clean:  ## remove build products and the venv

@@ -9,7 +9,7 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -215,6 +215,15 @@ def demo(rounds: int = 300) -> int:
     return 1 if failures else 0
 
 
+def _run[T](coro: Coroutine[object, object, T]) -> T:
+    """Runs `coro` on uvloop when installed (the production loop), else on asyncio's."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional speed-up
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `venuegate` command."""
     parser = argparse.ArgumentParser(prog="venuegate", description=__doc__)
@@ -222,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="sign and verify a sample order for every venue")
     p_demo.add_argument("--rounds", type=int, default=300, help="timing rounds (10 calls each)")
+    p_demo.add_argument(
+        "--seconds", type=float, default=8.0, help="market-data streaming time (0: skip)"
+    )
+    p_demo.add_argument("--rate", type=float, default=200.0, help="updates/s per simulated book")
     p_watch = sub.add_parser("watch", help="keep one order book in sync and show it")
     p_watch.add_argument("--venue", required=True)
     p_watch.add_argument("--symbol", required=True)
@@ -235,11 +248,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     match args.command:
         case "demo":
-            return demo(rounds=args.rounds)
+            status = demo(rounds=args.rounds)
+            if args.seconds > 0:
+                from venuegate.md.demo import market_demo  # noqa: PLC0415 - loads the simulator
+
+                status |= _run(market_demo(seconds=args.seconds, rate_hz=args.rate))
+            return status
         case "watch":
             from venuegate.md.watch import WatchArgs, watch  # noqa: PLC0415 - loads aiohttp
 
-            asyncio.run(
+            _run(
                 watch(
                     WatchArgs(
                         venue=args.venue,

@@ -8,7 +8,7 @@ from venuegate.cli import main
 
 
 def test_demo_signs_and_verifies_every_venue(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--rounds", "3"]) == 0
+    assert main(["demo", "--rounds", "3", "--seconds", "3"]) == 0
     out = capsys.readouterr().out
     for venue in (
         "binance",
@@ -25,3 +25,7 @@ def test_demo_signs_and_verifies_every_venue(capsys: pytest.CaptureFixture[str])
             for line in out.splitlines()
         ), venue
     assert "NO:" not in out
+    # The market-data half: every venue synced and exactly equal to the simulator at the end.
+    rows = [line for line in out.splitlines() if line.endswith(("yes", "NO"))]
+    assert len([r for r in rows if "synced" in r or "stale" in r]) == 7
+    assert not any(r.endswith("NO") for r in rows)

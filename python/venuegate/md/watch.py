@@ -81,9 +81,13 @@ async def watch(args: WatchArgs, out: TextIO = sys.stdout) -> dict[str, object]:
     else:
         price_precision, size_precision = args.price_precision, args.size_precision
     gaps = 0
+    # CPU from the first book update on: the steady state, without imports and TLS setup.
+    first: list[tuple[float, int]] = []
 
     def on_update(update: BookUpdate) -> None:
         nonlocal gaps
+        if not first:
+            first.append((time.process_time(), session.stats.messages))
         if update.status.needs_resync:
             gaps += 1
 
@@ -129,6 +133,8 @@ async def watch(args: WatchArgs, out: TextIO = sys.stdout) -> dict[str, object]:
         "checksum_mismatches": feed.stats()["checksum_mismatches"],
         "last_update_id": feed.last_seq,
         "seconds": round(time.monotonic() - started, 3),
+        "cpu_seconds": round(time.process_time() - first[0][0], 4) if first else None,
+        "cpu_messages": session.stats.messages - first[0][1] if first else 0,
     }
     if args.json:
         out.write(json.dumps(summary) + "\n")

@@ -115,13 +115,18 @@ class RandomWalk:
         instrument: The instrument (tick, lot, start price, typical size).
         rng: The random source this walk owns.
         depth: Target number of levels per side.
+        intensity: Event batches per step (1: a quiet book; 8 gives about 20 level changes per
+            step, like a busy BTCUSDT `@depth@100ms` message).
     """
 
-    def __init__(self, instrument: Instrument, rng: random.Random, depth: int = 200) -> None:
+    def __init__(
+        self, instrument: Instrument, rng: random.Random, depth: int = 200, intensity: int = 1
+    ) -> None:
         if depth < 10:
             raise ValueError("depth must be at least 10 levels a side")
         self.instrument = instrument
         self.depth = depth
+        self.intensity = intensity
         self._rng = rng
         self._scale = max(1, int(instrument.typical_size / instrument.lot))
         self._bid_ticks: list[int] = []  # ascending, best bid last
@@ -194,7 +199,7 @@ class RandomWalk:
             before.setdefault((side, ticks), levels.get(ticks, 0))
             self._set(side, ticks, units)
 
-        for _ in range(1 + rng.randrange(4)):
+        for _ in range(self.intensity * (1 + rng.randrange(4))):
             side: Side = "bid" if rng.random() < 0.5 else "ask"
             count = len(self._bid_ticks if side == "bid" else self._ask_ticks)
             roll = rng.random()

@@ -198,11 +198,12 @@ class SymbolFeed:
         depth: int,
         start_ms: int,
         step_ms: int,
+        intensity: int = 1,
     ) -> None:
         self.venue = venue
         self.instrument = instrument
         rng = random.Random(f"{seed}:{venue}:{instrument.symbol}")  # noqa: S311 - not crypto
-        self.walk = RandomWalk(instrument, rng, depth)
+        self.walk = RandomWalk(instrument, rng, depth, intensity)
         self._ids = random.Random(f"{seed}:{venue}:{instrument.symbol}:ids")  # noqa: S311
         self.last_id = self._ids.randrange(10**9, 10**10)
         self.step_count = 0
@@ -308,6 +309,7 @@ class MarketSim:
         levels: int = 200,
         start_ms: int = 1_700_000_000_000,
         step_ms: int = 10,
+        intensity: int = 1,
     ) -> None:
         self.seed = seed
         wanted: Mapping[str, Sequence[str | Instrument]] = (
@@ -325,7 +327,9 @@ class MarketSim:
                         f"{venue} has no default instrument {entry!r}; pass an Instrument"
                     )
                 inst = catalog[entry] if isinstance(entry, str) else entry
-                feeds[inst.symbol] = SymbolFeed(venue, inst, seed, levels, start_ms, step_ms)
+                feeds[inst.symbol] = SymbolFeed(
+                    venue, inst, seed, levels, start_ms, step_ms, intensity
+                )
             self._feeds[venue] = feeds
 
     @property

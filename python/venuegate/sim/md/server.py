@@ -99,6 +99,7 @@ class SimServer:
         htx_ping_s: HTX `{"ping": ts}` interval.
         ping_interval: WebSocket protocol ping interval (None: no pings).
         max_queue: Frames queued for one connection before it is dropped as a slow consumer.
+        intensity: Random-walk event batches per step (see `RandomWalk`).
         max_frame: Largest frame a client should accept; `OVERSIZED` sends one byte more.
         host: Loopback address to bind.
     """
@@ -110,6 +111,7 @@ class SimServer:
         *,
         rate_hz: float = 0.0,
         levels: int = 200,
+        intensity: int = 1,
         okx_checksum_zero: bool = False,
         heartbeat_s: float = 1.0,
         htx_ping_s: float = 5.0,
@@ -118,7 +120,7 @@ class SimServer:
         max_frame: int = DEFAULT_MAX_FRAME,
         host: str = "127.0.0.1",
     ) -> None:
-        self.market = MarketSim(seed, symbols, levels=levels)
+        self.market = MarketSim(seed, symbols, levels=levels, intensity=intensity)
         self.options = SessionOptions(
             okx_checksum_zero=okx_checksum_zero,
             heartbeat_ms=int(heartbeat_s * 1000),

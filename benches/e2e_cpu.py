@@ -1,0 +1,115 @@
+"""End to end CPU per depth message: socket to synced book, on a loaded Binance-format feed from
+the simulator, for `venuegate watch` and for a plain aiohttp + json + Decimal client.
+
+    python benches/e2e_cpu.py [--rate 2000] [--seconds 10] [--update benches/RESULTS.md]
+
+The simulator runs in this process; each client runs alone in its own process and reports the
+CPU it spent (time.process_time) from its first message to the end (the steady state: imports,
+TLS setup and the first snapshot excluded), and the messages it handled in that time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from venuegate.sim.md import SimServer
+
+HERE = Path(__file__).parent
+
+
+async def _client(args: list[str]) -> dict[str, object]:
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[:4]} failed: {err.decode()[-2000:]}")
+    return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+async def run(rate: float, seconds: float) -> list[dict[str, object]]:
+    rows = []
+    async with SimServer(
+        seed=5, symbols={"binance": ["BTCUSDT"]}, rate_hz=rate, intensity=8
+    ) as sim:
+        ws = sim.ws_url("binance", "")
+        rest = sim.rest_url("binance")
+        clients = {
+            "venuegate watch": [
+                sys.executable,
+                "-m",
+                "venuegate.cli",
+                "watch",
+                "--venue",
+                "binance",
+                "--symbol",
+                "BTCUSDT",
+                "--ws-url",
+                ws,
+                "--rest-url",
+                rest,
+                "--seconds",
+                str(seconds),
+                "--json",
+                "--price-precision",
+                "2",
+                "--size-precision",
+                "5",
+            ],
+            "aiohttp + json + Decimal": [
+                sys.executable,
+                str(HERE / "baseline" / "aiohttp_book.py"),
+                ws,
+                rest,
+                "BTCUSDT",
+                str(seconds),
+            ],
+        }
+        for name, argv in clients.items():
+            r = await _client(argv)
+            messages = int(r["cpu_messages"])  # type: ignore[call-overload]
+            cpu = float(r["cpu_seconds"])  # type: ignore[arg-type]
+            rows.append(
+                {"client": name, "messages": messages, "cpu_us_per_msg": cpu / messages * 1e6}
+            )
+    return rows
+
+
+def table(rows: list[dict[str, object]], rate: float, seconds: float) -> str:
+    ours = float(rows[0]["cpu_us_per_msg"])  # type: ignore[arg-type]
+    lines = [
+        f"Binance-format depth stream from the simulator at {rate:.0f} msg/s for {seconds:.0f} s "
+        "(REST snapshot, sequence checks, book kept in sync; client CPU only):",
+        "",
+        "| client | messages | CPU µs per message | vs venuegate |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        cpu = float(r["cpu_us_per_msg"])  # type: ignore[arg-type]
+        lines.append(f"| {r['client']} | {r['messages']} | {cpu:.1f} | {cpu / ours:.1f}x |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=2000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--update", type=Path)
+    args = parser.parse_args()
+    rows = asyncio.run(run(args.rate, args.seconds))
+    text = table(rows, args.rate, args.seconds)
+    print(text)
+    if args.update:
+        sys.path.insert(0, str(HERE))
+        from report import replace_between
+
+        replace_between(args.update, "e2e", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
