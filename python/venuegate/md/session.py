@@ -14,7 +14,8 @@ What it does, per the integrity pipeline of `venuegate.feeds`:
   symbols by a token bucket, so a mass disconnect never becomes a snapshot storm; a REST 429/418
   honours Retry-After;
 - answer venue pings, send keepalives, watch for a silent feed (reconnect after `stale_after`);
-- rotate connections before the venue's forced disconnect (Binance: 24 h).
+- rotate connections before the venue's forced disconnect (Binance: 24 h) without a gap: the
+  next connection opens beside the current one and takes over once it has bridged.
 
 Callbacks receive a `BookUpdate`: the symbol, the native-backed `OrderBook`, the status, the stale
 flag and latency stamps (receive / applied / callback, monotonic ns).
@@ -188,6 +189,9 @@ class BookSession:
         self._bucket = _Bucket(snapshots_per_second, max(1.0, snapshots_per_second))
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._client: Connection | None = None
+        self._incoming: Connection | None = None
+        self._incoming_buffer: list[tuple[bytes, int]] = []
+        self._incoming_first: dict[str, int] = {}
         self._last_rx = time.monotonic()
         self._conn_seq: int | None = None
         self._stop = asyncio.Event()
@@ -213,8 +217,14 @@ class BookSession:
         return all(not f.stale for f in self.feeds.values())
 
     async def wait_synced(self, timeout: float | None = None) -> None:
-        """Waits until every book is in sync."""
-        await asyncio.wait_for(self._synced.wait(), timeout)
+        """Waits until every book is in sync (now, not merely once before)."""
+
+        async def until() -> None:
+            while not self.synced:
+                self._synced.clear()
+                await self._synced.wait()
+
+        await asyncio.wait_for(until(), timeout)
 
     def start(self) -> asyncio.Task[None]:
         """Runs the session in a background task."""
@@ -272,28 +282,45 @@ class BookSession:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
 
+    async def _open(self, url: str) -> Connection:
+        """Connects a handler that acts only for the active (or incoming) connection.
+
+        Messages are handled while the connection is the active one, and held while it is the
+        one being rotated in.
+        """
+        holder: list[Connection] = []
+
+        def handler(payload: bytes, opcode: int, recv_ns: int) -> None:
+            if holder and holder[0] is self._client:
+                self._on_message(payload, opcode, recv_ns)
+            elif holder and holder[0] is self._incoming:
+                self._on_incoming(payload, opcode)
+
+        client = await connect(url, handler, options=self.ws_options, transport=self.transport)
+        holder.append(client)
+        return client
+
     async def _connection(self) -> None:
         symbols = list(self.instruments)
-        url = self.spec.connect_url(self.ws_base, [self._key(s) for s in symbols])
+        keys = [self._key(s) for s in symbols]
+        url = self.spec.connect_url(self.ws_base, keys)
         for feed in self.feeds.values():
             feed.invalidate("reconnecting")
         self._synced.clear()
         self._conn_seq = None
-        client = await connect(
-            url, self._on_message, options=self.ws_options, transport=self.transport
-        )
+        client = await self._open(url)
         self._client = client
         self.stats.connects += 1
         opened = time.monotonic()
         self._last_rx = opened
         try:
-            for msg in self.spec.subscribe([self._key(s) for s in symbols]):
+            for msg in self.spec.subscribe(keys):
                 client.send_text(msg)
             if self.spec.snapshot_mode != "in_band":
                 for s in symbols:
                     self._schedule_resync(s)
             while client.open and not self._stop.is_set():
-                await asyncio.sleep(min(1.0, self.stale_after / 4))
+                await asyncio.sleep(min(1.0, self.stale_after / 4, self.max_connection_age or 1.0))
                 now = time.monotonic()
                 if self.spec.keepalive is not None:
                     interval, text = self.spec.keepalive
@@ -302,15 +329,82 @@ class BookSession:
                 if now - self._last_rx > self.stale_after:
                     raise TimeoutError(f"no message for {self.stale_after:.0f} s")
                 if self.max_connection_age and now - opened > self.max_connection_age * 0.98:
-                    self.stats.rotations += 1
                     log.info("%s: rotating the connection before the venue drops it", self.venue)
-                    break
+                    replacement = await self._rotate(url, keys)
+                    if replacement is None:
+                        if not self._stop.is_set():
+                            self.stats.rotations += 1  # by reconnecting
+                        break  # no gapless rotation for this venue (or stopping): reconnect
+                    old, client = client, replacement
+                    opened = time.monotonic()
+                    await old.close()
             if not self._stop.is_set() and not client.open:
                 code, reason = await client.wait_closed()
                 raise ConnectionError(f"closed by the venue: {code} {reason}")
         finally:
             self._client = None
             await client.close()
+
+    async def _rotate(self, url: str, keys: list[str]) -> Connection | None:
+        """Opens the next connection beside the current one and switches without a gap.
+
+        For venues whose update ids are global (Binance: `U`/`u`), the new connection's messages
+        are held until the current one has applied everything before the first of them; then
+        the held messages are replayed (duplicates are skipped by the feeds) and the new
+        connection takes over. Venues without such ids return None (plain reconnect).
+        """
+        if not self.spec.global_update_ids:
+            return None
+        self._incoming_buffer = []
+        self._incoming_first = {}
+        try:
+            incoming = await self._open(url)
+        except (OSError, TimeoutError) as exc:
+            log.warning(
+                "%s: rotation failed to connect (%s); reconnecting instead", self.venue, exc
+            )
+            return None
+        self._incoming = incoming
+        for msg in self.spec.subscribe(keys):
+            incoming.send_text(msg)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not self._stop.is_set():
+            if self._bridged():
+                break
+            await asyncio.sleep(0.005)
+        else:
+            self._incoming = None
+            await incoming.close()
+            return None
+        # Switch: the held messages go through the normal path; the old connection goes quiet.
+        self._incoming = None
+        self._client = incoming
+        self.stats.connects += 1
+        self.stats.rotations += 1
+        held, self._incoming_buffer = self._incoming_buffer, []
+        for payload, opcode in held:
+            self._on_message(payload, opcode, time.monotonic_ns())
+        return incoming
+
+    def _on_incoming(self, payload: bytes, opcode: int) -> None:
+        self._incoming_buffer.append((payload, opcode))
+        msg = self.spec.decode(payload, opcode)
+        key = self.spec.route(msg)
+        symbol = self._route.get(key) if key is not None else None
+        if symbol is not None and symbol not in self._incoming_first:
+            first = self.spec.first_update_id(msg)
+            if first is not None:
+                self._incoming_first[symbol] = first
+
+    def _bridged(self) -> bool:
+        """True when every feed has applied up to just before the new connection's first ids."""
+        if len(self._incoming_first) < len(self.feeds):
+            return False
+        for symbol, first in self._incoming_first.items():
+            last = self.feeds[symbol].last_seq
+            if last is None or last < first - 1 or self.feeds[symbol].stale:
+                return False
+        return True
 
     # messages ---------------------------------------------------------------------------------
     def _on_message(self, payload: bytes, opcode: int, recv_ns: int) -> None:

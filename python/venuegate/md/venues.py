@@ -42,6 +42,8 @@ class VenueSpec(ABC):
     max_streams_per_connection: ClassVar[int] = 100
     max_connection_age: ClassVar[float | None] = None
     """Seconds after which the venue drops a connection (rotate before that)."""
+    global_update_ids: ClassVar[bool] = False
+    """Update ids are the same on every connection (Binance), so rotation can be gapless."""
 
     def connect_url(self, base: str, symbols: Sequence[str]) -> str:
         """The URL to open for `symbols`."""
@@ -71,6 +73,11 @@ class VenueSpec(ABC):
         """A connection-wide sequence number, for venues that number every message."""
         return None
 
+    def first_update_id(self, msg: bytes) -> int | None:
+        """The first update id a message carries (Binance `U`), for gapless rotation."""
+        del msg
+        return None
+
     def snapshot_path(self, symbol: str, depth: int) -> str:
         """REST path (with query) of the book snapshot."""
         raise NotImplementedError
@@ -95,7 +102,13 @@ class Binance(VenueSpec):
     snapshot_mode = "rest"
     max_streams_per_connection = 1024
     max_connection_age = 24 * 3600.0
+    global_update_ids = True
     stream_suffix = "@depth@100ms"
+
+    @override
+    def first_update_id(self, msg: bytes) -> int | None:
+        value = _between(msg, b'"U":', b",")
+        return int(value) if value and value.isdigit() else None
 
     @override
     def connect_url(self, base: str, symbols: Sequence[str]) -> str:

@@ -1,0 +1,104 @@
+"""Connection rotation without a gap (Binance's 24 h cut, shortened) and resync spreading: a mass
+disconnect of many books must not turn into a snapshot storm."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from venuegate.md import BookSession, Instrument
+from venuegate.sim.md import Fault, SimServer
+
+
+def run[T](coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
+    async def bounded() -> T:
+        return await asyncio.wait_for(coro, timeout)
+
+    return asyncio.run(bounded())
+
+
+def test_rotation_is_gapless() -> None:
+    async def main() -> None:
+        async with SimServer(seed=9, symbols={"binance": ["BTCUSDT"]}, rate_hz=300) as sim:
+            session = BookSession(
+                "binance",
+                [Instrument("BTCUSDT", 2, 5)],
+                ws_url=sim.ws_url("binance", ""),
+                rest_url=sim.rest_url("binance"),
+                max_connection_age=1.0,
+            )
+            session.start()
+            await session.wait_synced(10)
+            feed = session.feeds["BTCUSDT"]
+            snapshots_before = feed.stats()["snapshots"]
+            deadline = time.monotonic() + 20
+            while session.stats.rotations < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            sim.pause()
+            await asyncio.sleep(0.3)
+            want = sim.book("binance", "BTCUSDT")
+            got = session.book("BTCUSDT").top(1000)
+            await session.stop()
+        assert session.stats.rotations >= 3
+        assert session.stats.connects == 1 + session.stats.rotations  # each rotation: one new
+        assert session.stats.reconnects == 0
+        # No gap, no new snapshot: the next connection bridged the sequence every time.
+        assert feed.stats()["gaps"] == 0
+        assert feed.stats()["snapshots"] == snapshots_before
+        assert not feed.stale
+        assert got == (want[0][: len(got[0])], want[1][: len(got[1])])
+        assert len(got[0]) == len(want[0])
+
+    run(main())
+
+
+def test_mass_disconnect_spreads_snapshots() -> None:
+    symbols = [f"S{i:02d}USDT" for i in range(12)]
+
+    async def main() -> tuple[BookSession, list[float]]:
+        from decimal import Decimal
+
+        from venuegate.sim.md.book import Instrument as SimInstrument
+
+        insts = [
+            SimInstrument(s, Decimal("0.01"), Decimal("0.001"), Decimal(100 + i), Decimal(1))
+            for i, s in enumerate(symbols)
+        ]
+        async with SimServer(seed=2, symbols={"binance": insts}, rate_hz=50) as sim:
+            session = BookSession(
+                "binance",
+                [Instrument(s, 2, 3) for s in symbols],
+                ws_url=sim.ws_url("binance", ""),
+                rest_url=sim.rest_url("binance"),
+                snapshots_per_second=10,
+                backoff=(0.01, 0.05),
+            )
+            times: list[float] = []
+            original = session._rest_snapshot  # noqa: SLF001 - observe the snapshot requests
+
+            async def observed(symbol: str) -> None:
+                times.append(time.monotonic())
+                await original(symbol)
+
+            session._rest_snapshot = observed  # type: ignore[method-assign]  # noqa: SLF001
+            session.start()
+            await session.wait_synced(20)
+            times.clear()
+            sim.inject(Fault.DISCONNECT, venue="binance")
+            deadline = time.monotonic() + 10
+            while session.stats.reconnects == 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            await session.wait_synced(30)
+            await session.stop()
+            return session, times
+
+    session, times = run(main())
+    assert session.stats.reconnects >= 1
+    assert len(times) >= len(symbols)
+    # Token bucket at 10/s with a burst of 10: 12 snapshots take at least 0.1 s more than the
+    # burst allows, and never more than the burst land within any 100 ms.
+    spans = [b - a for a, b in zip(times, times[10:], strict=False)]
+    assert all(span >= 0.09 for span in spans), spans
