@@ -76,13 +76,13 @@ def test_mass_disconnect_spreads_snapshots() -> None:
                 backoff=(0.01, 0.05),
             )
             times: list[float] = []
-            original = session._rest_snapshot  # noqa: SLF001 - observe the snapshot requests
+            original = session._rest_snapshot
 
             async def observed(symbol: str) -> None:
                 times.append(time.monotonic())
                 await original(symbol)
 
-            session._rest_snapshot = observed  # type: ignore[method-assign]  # noqa: SLF001
+            session._rest_snapshot = observed  # type: ignore[method-assign]
             session.start()
             await session.wait_synced(20)
             times.clear()

@@ -322,12 +322,7 @@ class BookSession:
             while client.open and not self._stop.is_set():
                 await asyncio.sleep(min(1.0, self.stale_after / 4, self.max_connection_age or 1.0))
                 now = time.monotonic()
-                if self.spec.keepalive is not None:
-                    interval, text = self.spec.keepalive
-                    if now - self._last_rx >= interval:
-                        client.send_text(text)
-                if now - self._last_rx > self.stale_after:
-                    raise TimeoutError(f"no message for {self.stale_after:.0f} s")
+                self._keepalive(client, now)
                 if self.max_connection_age and now - opened > self.max_connection_age * 0.98:
                     log.info("%s: rotating the connection before the venue drops it", self.venue)
                     replacement = await self._rotate(url, keys)
@@ -344,6 +339,15 @@ class BookSession:
         finally:
             self._client = None
             await client.close()
+
+    def _keepalive(self, client: Connection, now: float) -> None:
+        """Sends the venue's application ping when due; raises on a silent feed."""
+        if self.spec.keepalive is not None:
+            interval, text = self.spec.keepalive
+            if now - self._last_rx >= interval:
+                client.send_text(text)
+        if now - self._last_rx > self.stale_after:
+            raise TimeoutError(f"no message for {self.stale_after:.0f} s")
 
     async def _rotate(self, url: str, keys: list[str]) -> Connection | None:
         """Opens the next connection beside the current one and switches without a gap.
