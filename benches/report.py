@@ -22,6 +22,7 @@ SUBJECTS = {
     "binance-order-sign": "test_venuegate",
     "price-parse-20": "test_fixed_parse",
     "binance-depth-20": "test_venuegate",
+    "binance-depth-20-framed": "test_venuegate_fused",
 }
 
 
@@ -49,11 +50,14 @@ def table(data: dict[str, object]) -> str:
 def criterion_table(root: Path) -> str:
     """Medians of every criterion benchmark under `root` (target/criterion)."""
     lines = ["| benchmark | median | 95% CI |", "|---|---|---|"]
-    for est in sorted(root.glob("*/new/estimates.json")):
+    for est in sorted(root.rglob("new/estimates.json")):
+        if "report" in est.parts:
+            continue
         median = json.loads(est.read_text())["median"]
         ci = median["confidence_interval"]
+        name = "/".join(est.parent.parent.relative_to(root).parts)
         lines.append(
-            f"| {est.parent.parent.name} | {median['point_estimate']:.1f} ns | "
+            f"| {name} | {median['point_estimate']:.1f} ns | "
             f"{ci['lower_bound']:.1f} to {ci['upper_bound']:.1f} ns |"
         )
     return "\n".join(lines)
