@@ -36,7 +36,16 @@ import aiohttp
 from venuegate.book import OrderBook
 from venuegate.feeds import FeedStatus, VenueBookFeed, book_feed
 from venuegate.md.venues import VenueSpec, spec_for
-from venuegate.net.ws import DEFAULT_TRANSPORT, Connection, Transport, WsOptions, connect
+from venuegate.net.ws import (
+    DEFAULT_TRANSPORT,
+    Connection,
+    OnRead,
+    Transport,
+    WsClient,
+    WsOptions,
+    connect,
+)
+from venuegate.ws import WsDecoder
 
 log = logging.getLogger("venuegate.md")
 
@@ -282,7 +291,7 @@ class BookSession:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
 
-    async def _open(self, url: str) -> Connection:
+    async def _open(self, url: str, *, fused: bool = True) -> Connection:
         """Connects a handler that acts only for the active (or incoming) connection.
 
         Messages are handled while the connection is the active one, and held while it is the
@@ -296,9 +305,55 @@ class BookSession:
             elif holder and holder[0] is self._incoming:
                 self._on_incoming(payload, opcode)
 
-        client = await connect(url, handler, options=self.ws_options, transport=self.transport)
+        on_read: OnRead | None = None
+        if fused and self.transport == "native" and self.spec.fusable and len(self.feeds) == 1:
+            feed = next(iter(self.feeds.values()))
+
+            def fused_read(
+                decoder: WsDecoder, data: bytes, recv_ns: int
+            ) -> list[tuple[int, bytes]]:
+                if not holder or holder[0] is not self._client:
+                    return []
+                return self._on_read(feed, decoder, data, recv_ns)
+
+            on_read = fused_read
+
+        if on_read is not None:
+            client: Connection = await WsClient.connect(
+                url, handler, options=self.ws_options, on_read=on_read
+            )
+        else:
+            client = await connect(url, handler, options=self.ws_options, transport=self.transport)
         holder.append(client)
         return client
+
+    def _on_read(
+        self, feed: VenueBookFeed, decoder: WsDecoder, data: bytes, recv_ns: int
+    ) -> list[tuple[int, bytes]]:
+        """The fused path: one socket read → frames → decode → book, one callback per read."""
+        self._last_rx = time.monotonic()
+        count, status, controls = feed.apply_ws(decoder, data)
+        self.stats.messages += count
+        if status is FeedStatus.APPLIED:
+            self._throttles[feed.symbol].reset()
+            if not self._synced.is_set() and self.synced:
+                self._synced.set()
+        elif status.needs_resync:
+            self._schedule_resync(feed.symbol)
+        if self.on_update is not None and status is not FeedStatus.SKIPPED:
+            applied = time.monotonic_ns()
+            self.on_update(
+                BookUpdate(
+                    feed.symbol,
+                    feed.book,
+                    status,
+                    feed.stale,
+                    recv_ns,
+                    applied,
+                    time.monotonic_ns(),
+                )
+            )
+        return controls
 
     async def _connection(self) -> None:
         symbols = list(self.instruments)
@@ -362,7 +417,7 @@ class BookSession:
         self._incoming_buffer = []
         self._incoming_first = {}
         try:
-            incoming = await self._open(url)
+            incoming = await self._open(url, fused=False)
         except (OSError, TimeoutError) as exc:
             log.warning(
                 "%s: rotation failed to connect (%s); reconnecting instead", self.venue, exc

@@ -42,6 +42,10 @@ class VenueSpec(ABC):
     max_streams_per_connection: ClassVar[int] = 100
     max_connection_age: ClassVar[float | None] = None
     """Seconds after which the venue drops a connection (rotate before that)."""
+    fusable: ClassVar[bool] = False
+    """A connection with one instrument can use the fused read path: every message goes to the
+    feed (acks, pongs and heartbeats are skipped there), none needs an answer or a connection
+    sequence check."""
     global_update_ids: ClassVar[bool] = False
     """Update ids are the same on every connection (Binance), so rotation can be gapless."""
 
@@ -103,6 +107,7 @@ class Binance(VenueSpec):
     max_streams_per_connection = 1024
     max_connection_age = 24 * 3600.0
     global_update_ids = True
+    fusable = True
     stream_suffix = "@depth@100ms"
 
     @override
@@ -159,6 +164,7 @@ class Okx(VenueSpec):
     name = "okx"
     ws_url = "wss://ws.okx.com:8443/ws/v5/public"
     keepalive = (20.0, "ping")
+    fusable = True
     channel = "books"
 
     @override
@@ -185,6 +191,7 @@ class Kraken(VenueSpec):
     name = "kraken"
     ws_url = "wss://ws.kraken.com/v2"
     keepalive = (30.0, '{"method":"ping"}')
+    fusable = True
 
     def __init__(self, depth: int = 10) -> None:
         self.depth = depth

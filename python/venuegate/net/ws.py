@@ -41,6 +41,9 @@ log = logging.getLogger("venuegate.net.ws")
 
 type OnMessage = Callable[[bytes, int, int], None]
 """`on_message(payload, opcode, recv_ns)`: opcode 1 (text) or 2 (binary)."""
+type OnRead = Callable[[WsDecoder, bytes, int], list[tuple[int, bytes]]]
+"""`on_read(decoder, data, recv_ns) -> control frames`: takes over a whole socket read (the fused
+path: e.g. `VenueBookFeed.apply_ws`), returning the control frames it did not handle."""
 type OnClose = Callable[[int, str], None]
 """`on_close(code, reason)`: called once when the connection ends (1006: no close frame)."""
 
@@ -84,6 +87,7 @@ class _Protocol(asyncio.Protocol):
         self.key = key
         self.options = options
         self.on_message = on_message
+        self.on_read: OnRead | None = None
         self.on_close = on_close
         self.opened = opened
         self.closed: asyncio.Future[tuple[int, str]] = opened.get_loop().create_future()
@@ -113,7 +117,10 @@ class _Protocol(asyncio.Protocol):
         try:
             # Data messages go straight from native code to the callback; only control frames
             # come back here.
-            controls = decoder.feed_call(data, self.on_message, recv_ns)
+            if self.on_read is not None:
+                controls = self.on_read(decoder, data, recv_ns)
+            else:
+                controls = decoder.feed_call(data, self.on_message, recv_ns)
         except ProtocolError as exc:
             for op, payload in getattr(exc, "messages", []):
                 self._dispatch(op, payload, recv_ns)
@@ -219,6 +226,7 @@ class WsClient:
         *,
         on_close: OnClose | None = None,
         options: WsOptions | None = None,
+        on_read: OnRead | None = None,
     ) -> WsClient:
         """Opens a connection: TCP (+ TLS for wss), then the opening handshake.
 
@@ -246,6 +254,7 @@ class WsClient:
         opened: asyncio.Future[None] = loop.create_future()
         key = new_client_key()
         proto = _Protocol(key, opts, on_message, on_close, opened)
+        proto.on_read = on_read
         path = parts.path or "/"
         if parts.query:
             path = f"{path}?{parts.query}"
@@ -360,6 +369,7 @@ __all__ = [
     "Connection",
     "OnClose",
     "OnMessage",
+    "OnRead",
     "Transport",
     "WsClient",
     "WsHandshakeError",
