@@ -331,7 +331,7 @@ pub fn to_scale(text: &[u8], scale: u8) -> Result<i64, FixedError> {
 }
 
 #[inline]
-fn to_scale_fast(text: &[u8], scale: u8) -> Option<i64> {
+pub(crate) fn to_scale_fast(text: &[u8], scale: u8) -> Option<i64> {
     const POW10: [i64; 19] = {
         let mut t = [1_i64; 19];
         let mut i = 1;

@@ -56,8 +56,24 @@ pub(crate) fn levels<'a>(pairs: &[Pair<'a>]) -> Result<Levels<'a>, String> {
         .collect()
 }
 
-fn unwrap_combined(msg: &[u8]) -> &[u8] {
-    // `{"stream":"btcusdt@depth","data":{...}}`: only then is the envelope worth parsing.
+pub(crate) fn unwrap_combined(msg: &[u8]) -> &[u8] {
+    // `{"stream":"btcusdt@depth","data":{...}}`: only then is the envelope worth parsing. The
+    // common shape (a plain stream name, then `data` last) is cut without a parse: the strict
+    // scanner then checks that the inner part is exactly one object.
+    if let Some(rest) = msg.strip_prefix(b"{\"stream\":\"") {
+        if let Some(end) = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        {
+            if rest[end] == b'"' {
+                if let Some(body) = rest[end + 1..].strip_prefix(b",\"data\":") {
+                    if let Some(inner) = body.trim_ascii_end().strip_suffix(b"}") {
+                        return inner;
+                    }
+                }
+            }
+        }
+    }
     if msg.starts_with(b"{\"stream\"") {
         if let Ok(c) = serde_json::from_slice::<Combined<'_>>(msg) {
             return c.data.get().as_bytes();

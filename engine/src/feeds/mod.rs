@@ -175,6 +175,8 @@ pub struct BookFeed {
     buffer: VecDeque<Vec<u8>>,
     stats: FeedStats,
     reason: Option<String>,
+    /// Levels parsed by the Binance fast path, reused across messages.
+    scratch: Vec<(Side, i64, i64)>,
 }
 
 impl BookFeed {
@@ -188,6 +190,7 @@ impl BookFeed {
             buffer: VecDeque::new(),
             stats: FeedStats::default(),
             reason: None,
+            scratch: Vec::with_capacity(64),
         }
     }
 
@@ -307,6 +310,11 @@ impl BookFeed {
     }
 
     fn apply_inner(&mut self, book: &mut Book, msg: &[u8], live: bool) -> FeedStatus {
+        if matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm) {
+            if let Some(status) = self.apply_binance_fast(book, msg, live) {
+                return status;
+            }
+        }
         let parsed = match Self::parse(self.venue, msg) {
             Ok(m) => m,
             Err(e) => {
@@ -393,6 +401,73 @@ impl BookFeed {
                 self.verify(book, Some(value))
             }
         }
+    }
+
+    /// Binance depth updates in one pass: scanned and parsed straight to mantissas (no text
+    /// levels, no allocation). `None` when the message is anything else, or has anything the
+    /// strict scanner does not take: the general path then handles (and reports) it.
+    fn apply_binance_fast(
+        &mut self,
+        book: &mut Book,
+        msg: &[u8],
+        live: bool,
+    ) -> Option<FeedStatus> {
+        let body = binance::unwrap_combined(msg);
+        let mut levels = std::mem::take(&mut self.scratch);
+        levels.clear();
+        let scales = (book.price_scale(), book.size_scale());
+        let scanned = scan::binance_depth(body, scales, &mut levels);
+        let status = scanned.map(|(first, last, prev)| {
+            let seq = Seq {
+                first,
+                last,
+                prev: prev.unwrap_or(first - 1),
+                present: true,
+            };
+            self.apply_delta(book, seq, &levels, msg, live)
+        });
+        self.scratch = levels;
+        status
+    }
+
+    /// The delta path on already parsed levels: buffering, continuity, levels, verification.
+    fn apply_delta(
+        &mut self,
+        book: &mut Book,
+        seq: Seq,
+        levels: &[(Side, i64, i64)],
+        msg: &[u8],
+        live: bool,
+    ) -> FeedStatus {
+        if self.state != SyncState::Synced {
+            if self.venue.snapshot_out_of_band() && live {
+                if self.buffer.len() >= MAX_BUFFERED {
+                    self.buffer.pop_front();
+                    self.stats.buffer_overflows += 1;
+                }
+                self.buffer.push_back(msg.to_vec());
+                return FeedStatus::Buffered;
+            }
+            return FeedStatus::Skipped;
+        }
+        match self.continuity(seq) {
+            Continuity::Old => return FeedStatus::Skipped,
+            Continuity::Gap => {
+                let status = self.gap(seq);
+                if self.venue.snapshot_out_of_band() && live {
+                    self.buffer.push_back(msg.to_vec());
+                }
+                return status;
+            }
+            Continuity::Apply => {}
+        }
+        for &(side, p, s) in levels {
+            book.set(side, p, s);
+        }
+        book.trim();
+        self.last_seq = Some(seq.last);
+        self.fresh = false;
+        self.verify(book, None)
     }
 
     fn gap(&mut self, seq: Seq) -> FeedStatus {

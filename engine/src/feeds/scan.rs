@@ -83,6 +83,51 @@ impl<'a> Cursor<'a> {
         Some(if neg { -v } else { v })
     }
 
+    /// A JSON string holding a plain decimal (`"[-]digits[.digits]"`), parsed straight to a
+    /// mantissa at `scale` (the fast path of `book::to_scale`); `None` for anything else.
+    #[inline]
+    fn scaled(&mut self, scale: u8) -> Option<i64> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let rest = &self.s[start..];
+        let len = rest.iter().position(|&b| b == b'"')?;
+        self.i = start + len + 1;
+        crate::book::to_scale_fast(&rest[..len], scale)
+    }
+
+    /// `[[price, size], ...]` parsed to mantissas into `out` with `side`.
+    fn scaled_pairs(
+        &mut self,
+        side: crate::book::Side,
+        scales: (u8, u8),
+        out: &mut Vec<(crate::book::Side, i64, i64)>,
+    ) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.eat(b'[')?;
+            let p = self.scaled(scales.0)?;
+            self.eat(b',')?;
+            let q = self.scaled(scales.1)?;
+            self.eat(b']')?;
+            if q < 0 {
+                return None;
+            }
+            out.push((side, p, q));
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     fn pairs(&mut self) -> Option<Vec<(&'a [u8], &'a [u8])>> {
         self.eat(b'[')?;
         let mut out = Vec::with_capacity(16);
@@ -107,6 +152,58 @@ impl<'a> Cursor<'a> {
             }
         }
     }
+}
+
+/// Scans a Binance depth update (`e`, `E`, `T`, `s`, `U`, `u`, `pu`, `b`, `a`), parsing the levels
+/// straight to mantissas at `scales` into `out` (bids then asks, in message order). Returns
+/// `(U, u, pu)`; `None` for anything else (the full parser then decides).
+pub(crate) fn binance_depth(
+    s: &[u8],
+    scales: (u8, u8),
+    out: &mut Vec<(crate::book::Side, i64, i64)>,
+) -> Option<(i64, i64, Option<i64>)> {
+    use crate::book::Side;
+    let mut c = Cursor { s, i: 0 };
+    let (mut first, mut last, mut prev) = (None, None, None);
+    let (mut bids, mut asks, mut is_depth) = (false, false, false);
+    c.eat(b'{')?;
+    loop {
+        let key = c.string()?;
+        c.eat(b':')?;
+        match key {
+            b"e" => is_depth = c.string()? == b"depthUpdate",
+            b"s" => {
+                c.string()?;
+            }
+            b"E" | b"T" => {
+                c.int()?;
+            }
+            b"U" => first = Some(c.int()?),
+            b"u" => last = Some(c.int()?),
+            b"pu" => prev = Some(c.int()?),
+            // Bids then asks keep the message order only if bids come first, as Binance sends.
+            b"b" if !asks => {
+                c.scaled_pairs(Side::Bid, scales, out)?;
+                bids = true;
+            }
+            b"a" => {
+                c.scaled_pairs(Side::Ask, scales, out)?;
+                asks = true;
+            }
+            _ => return None,
+        }
+        match c.peek()? {
+            b',' => c.i += 1,
+            b'}' => {
+                c.i += 1;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    c.ws();
+    (c.i == s.len() && is_depth && bids && asks).then_some(())?;
+    Some((first?, last?, prev))
 }
 
 /// Scans `{"key": value, ...}`, calling `field(key, value)` for each member; `field` returns

@@ -67,6 +67,38 @@ fn binance_spot_documented_messages_and_sync_rule() {
     );
 }
 
+#[rstest]
+#[case(br#"{"stream":"x@depth","data":{"e":"depthUpdate","E":1,"s":"X","U":2,"u":3,"b":[["1.5","2"]],"a":[]}}"#, FeedStatus::Applied)]
+#[case(br#"{"stream":"x@depth","data":{"e":"depthUpdate","E":1,"s":"X","U":2,"u":3,"b":[["1.5","2"]],"a":[]}} "#, FeedStatus::Applied)]
+#[case(br#"{"stream":"x@depth","data":{"e":"depthUpdate","E":1,"s":"X","U":2,"u":3,"b":[["1.5","2"]],"a":[]}x}"#, FeedStatus::Malformed)]
+#[case(br#"{"stream":"x@depth","data":{"e":"depthUpdate","E":1,"s":"X","U":2,"u":3,"b":[["1.5","2"]],"a":[]}"#, FeedStatus::Malformed)]
+#[case(b"{\"stream\":\"x\x01\",\"data\":{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"X\",\"U\":2,\"u\":3,\"b\":[],\"a\":[]}}", FeedStatus::Malformed)]
+#[case(br#"{"stream":"x@depth","data":{"e":"depthUpdate","E":1,"s":"X","U":2,"u":3,"b":[["1.555","2"]],"a":[]}}"#, FeedStatus::Malformed)]
+#[case(br#"{"stream":"x@depth","data":{"e":"depthUpdate","E":1,"s":"X","U":2,"u":3,"b":[["1.5","-2"]],"a":[]}}"#, FeedStatus::Malformed)]
+fn binance_fast_path_accepts_only_what_the_full_parser_does(
+    #[case] msg: &[u8],
+    #[case] want: FeedStatus,
+) {
+    let (mut f, mut b) = feed(Venue::BinanceSpot, 2, 0, None);
+    assert_eq!(
+        f.apply_snapshot(
+            &mut b,
+            br#"{"lastUpdateId":1,"bids":[],"asks":[["9","1"]]}"#
+        ),
+        FeedStatus::Applied
+    );
+    assert_eq!(f.apply(&mut b, msg), want);
+    if want == FeedStatus::Applied {
+        assert_eq!(b.best_bid().map(|l| (l.price, l.size)), Some((150, 2)));
+    } else {
+        assert_eq!(
+            b.best_bid(),
+            None,
+            "nothing of a rejected message reaches the book"
+        );
+    }
+}
+
 #[test]
 fn binance_snapshot_too_old_keeps_the_buffer() {
     let (mut f, mut b) = feed(Venue::BinanceSpot, 4, 0, None);
