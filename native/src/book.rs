@@ -55,9 +55,6 @@ fn push_number_text(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()>
     }
 }
 
-/// A level as `(price, size)` mantissas.
-type RawLevel = (i64, i64);
-
 fn level_tuple(l: Option<engine::book::Level>) -> Option<(i64, i64)> {
     l.map(|l| (l.price, l.size))
 }
@@ -115,12 +112,17 @@ impl PyBook {
         Ok(())
     }
 
-    /// `(bid_price, bid_size, ask_price, ask_size)` mantissas; None for an empty side.
+    /// `(bid_price, bid_size, ask_price, ask_size)` mantissas in one flat tuple; None for the
+    /// fields of an empty side.
     #[pyo3(name = "top_of_book")]
-    fn py_top_of_book(&self) -> (Option<RawLevel>, Option<RawLevel>) {
+    fn py_top_of_book(&self) -> (Option<i64>, Option<i64>, Option<i64>, Option<i64>) {
+        let b = self.inner.best_bid();
+        let a = self.inner.best_ask();
         (
-            level_tuple(self.inner.best_bid()),
-            level_tuple(self.inner.best_ask()),
+            b.map(|l| l.price),
+            b.map(|l| l.size),
+            a.map(|l| l.price),
+            a.map(|l| l.size),
         )
     }
 
@@ -280,11 +282,12 @@ impl PyBookFeed {
         py: Python<'py>,
         decoder: &Bound<'py, PyWsDecoder>,
         data: &Bound<'py, PyAny>,
-    ) -> PyResult<(usize, u8, Bound<'py, PyList>)> {
+    ) -> PyResult<(usize, u8, Option<Bound<'py, PyList>>)> {
         let mut decoder = decoder.borrow_mut();
         decoder.inner.feed(&as_bytes(data)?);
         let mut book = self.book.bind(py).borrow_mut();
-        let others = PyList::empty(py);
+        // Control frames are rare: the list is only made when one arrives.
+        let mut others: Option<Bound<'py, PyList>> = None;
         let (mut count, mut worst) = (0_usize, FeedStatus::Skipped);
         loop {
             match decoder.inner.next_message() {
@@ -297,10 +300,15 @@ impl PyBookFeed {
                         count += 1;
                         worst = worse(worst, self.feed.apply(&mut book.inner, b));
                     }
-                    other => others.append(message_tuple(py, &other)?)?,
+                    other => others
+                        .get_or_insert_with(|| PyList::empty(py))
+                        .append(message_tuple(py, &other)?)?,
                 },
                 Ok(None) => return Ok((count, status_code(worst), others)),
-                Err(e) => return Err(ws_err_with(py, &e, others)),
+                Err(e) => {
+                    let others = others.unwrap_or_else(|| PyList::empty(py));
+                    return Err(ws_err_with(py, &e, others));
+                }
             }
         }
     }

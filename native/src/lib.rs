@@ -10,6 +10,7 @@ mod errors;
 mod fixed;
 mod request;
 mod sign;
+mod ticks;
 mod ws;
 
 use pyo3::prelude::*;
@@ -23,5 +24,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sign::register(m)?;
     request::register(m)?;
     ws::register(m)?;
+    ticks::register(m)?;
     Ok(())
 }

@@ -19,6 +19,7 @@ __all__ = [
     "Hmac",
     "QuerySigner",
     "SignedRequest",
+    "TickDecoder",
     "WsDecoder",
     "__version__",
     "inflate_gzip",
@@ -262,8 +263,8 @@ class Book:
     ) -> None:
         """Applies changes (size 0 deletes), all or nothing."""
 
-    def top_of_book(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
-        """Best bid and ask `(price, size)` mantissas."""
+    def top_of_book(self) -> tuple[int | None, int | None, int | None, int | None]:
+        """`(bid_price, bid_size, ask_price, ask_size)` mantissas (None: empty side)."""
 
     def best_bid(self) -> tuple[int, int] | None:
         """Best bid mantissas."""
@@ -314,8 +315,11 @@ class BookFeed:
 
     def apply_ws(
         self, decoder: WsDecoder, data: _Bytes
-    ) -> tuple[int, int, list[tuple[int, bytes]]]:
-        """The fused path: one read → frames → book; `(messages, worst_status, control_frames)`."""
+    ) -> tuple[int, int, list[tuple[int, bytes]] | None]:
+        """The fused path: one read → frames → book; `(messages, worst_status, control_frames)`.
+
+        `control_frames` is None when the read held none (the common case).
+        """
 
     def invalidate(self, reason: str) -> None:
         """Marks the feed stale."""
@@ -478,3 +482,37 @@ def inflate_raw(data: _Bytes, limit: int = ...) -> bytes:
 
     Raises `ProtocolError` for corrupt or truncated data, or (1009) past `limit` bytes.
     """
+
+type _TradeRow = tuple[int, int, int, int, str]
+type _BboRow = tuple[int | None, int | None, int | None, int | None, int | None]
+
+@final
+class TickDecoder:
+    """A venue's trade / best bid-offer decoder at fixed price and size precision."""
+
+    def __new__(cls, venue: str, price_precision: int, size_precision: int) -> TickDecoder: ...
+    def decode(
+        self, data: _Bytes
+    ) -> (
+        tuple[Literal["trades"], list[_TradeRow]]
+        | tuple[Literal["bbo"], _BboRow]
+        | tuple[Literal["ignored"], None]
+    ):
+        """Decodes one message into integer mantissas at the precisions.
+
+        Returns `("trades", [(price, size, side, ts_ms, trade_id)])` (side 1 buy, -1 sell,
+        0 unknown), `("bbo", (bid_px, bid_sz, ask_px, ask_sz, ts_ms))` or `("ignored", None)`.
+        Raises `ProtocolError` for malformed input.
+        """
+
+    @property
+    def venue(self) -> str:
+        """The venue name given."""
+
+    @property
+    def price_precision(self) -> int:
+        """Digits after the point in prices."""
+
+    @property
+    def size_precision(self) -> int:
+        """Digits after the point in sizes."""

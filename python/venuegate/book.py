@@ -95,8 +95,12 @@ class OrderBook:
             [(Decimal(p).scaleb(ps), Decimal(s).scaleb(ss)) for p, s in asks],
         )
 
-    def top_of_book(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
-        """Best bid and ask as integer mantissas `(price, size)` (no Decimal): the hot-path read."""
+    def top_of_book(self) -> tuple[int | None, int | None, int | None, int | None]:
+        """The hot-path read: integer mantissas in one flat tuple, no Decimal.
+
+        Returns:
+            `(bid_price, bid_size, ask_price, ask_size)`; None for the fields of an empty side.
+        """
         return self._inner.top_of_book()
 
     def depth_packed(self, n: int) -> bytes:

@@ -33,7 +33,7 @@ def test_contract() -> None:
     assert bids == [(Decimal("45283.4"), Decimal("1.5"))]
     assert [p for p, _ in asks] == [Decimal("45284.0"), Decimal("45285.1"), Decimal("45290.0")]
     assert b.depth() == (1, 3)
-    assert b.top_of_book() == ((452834, 150000000), (452840, 100000000))
+    assert b.top_of_book() == (452834, 150000000, 452840, 100000000)
     assert not b.is_crossed()
     b.apply_deltas(bids=[("45300", "1")], asks=[])
     assert b.is_crossed()

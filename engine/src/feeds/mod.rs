@@ -15,6 +15,7 @@ pub(crate) mod json;
 mod kraken;
 mod okx;
 mod scan;
+pub mod ticks;
 
 use std::collections::VecDeque;
 use std::str::FromStr;

@@ -48,6 +48,7 @@ class FeedStatus(IntEnum):
 
 _STATUS = tuple(FeedStatus)
 _FIRST_FAILURE = int(FeedStatus.GAP)
+_NO_CONTROLS: list[tuple[int, bytes]] = []  # shared and never mutated: most reads have no control
 
 
 class VenueBookFeed:
@@ -90,7 +91,7 @@ class VenueBookFeed:
         count, code, controls = self._inner.apply_ws(decoder, data)
         if code >= _FIRST_FAILURE:
             self._log(_STATUS[code])
-        return count, _STATUS[code], controls
+        return count, _STATUS[code], controls or _NO_CONTROLS
 
     def apply_snapshot(self, message: bytes | bytearray | memoryview | str) -> FeedStatus:
         """Applies a snapshot (REST body, `req` reply, in-band snapshot) and replays the buffer.
