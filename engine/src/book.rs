@@ -317,6 +317,17 @@ fn crc_signed(text: &str) -> i32 {
     i32::from_ne_bytes(crc32fast::hash(text.as_bytes()).to_ne_bytes())
 }
 
+/// `POW10[n] == 10^n` for `n <= 18`.
+pub(crate) const POW10: [i64; 19] = {
+    let mut t = [1_i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 /// Parses a decimal to a mantissa at `scale`, exactly.
 ///
 /// # Errors
@@ -331,16 +342,7 @@ pub fn to_scale(text: &[u8], scale: u8) -> Result<i64, FixedError> {
 }
 
 #[inline]
-pub(crate) fn to_scale_fast(text: &[u8], scale: u8) -> Option<i64> {
-    const POW10: [i64; 19] = {
-        let mut t = [1_i64; 19];
-        let mut i = 1;
-        while i < 19 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
+fn to_scale_fast(text: &[u8], scale: u8) -> Option<i64> {
     let (neg, digits) = match text {
         [b'-', rest @ ..] => (true, rest),
         _ => (false, text),

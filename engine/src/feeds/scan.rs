@@ -88,11 +88,46 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn scaled(&mut self, scale: u8) -> Option<i64> {
         self.eat(b'"')?;
-        let start = self.i;
-        let rest = &self.s[start..];
-        let len = rest.iter().position(|&b| b == b'"')?;
-        self.i = start + len + 1;
-        crate::book::to_scale_fast(&rest[..len], scale)
+        let s = self.s;
+        let mut i = self.i;
+        let negative = s.get(i) == Some(&b'-');
+        if negative {
+            i += 1;
+        }
+        let start = i;
+        let mut dot: Option<usize> = None;
+        let mut mantissa: i64 = 0;
+        // One pass to the closing quote; the arithmetic wraps and is only trusted for at most 18
+        // digits (checked below), so nothing can overflow-panic.
+        loop {
+            let b = *s.get(i)?;
+            if b.is_ascii_digit() {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(i64::from(b - b'0'));
+            } else if b == b'.' && dot.is_none() {
+                dot = Some(i);
+            } else if b == b'"' {
+                break;
+            } else {
+                return None;
+            }
+            i += 1;
+        }
+        self.i = i + 1;
+        let digits = i - start - usize::from(dot.is_some());
+        if digits == 0 || digits > 18 {
+            return None;
+        }
+        let mut frac = dot.map_or(0, |d| i - d - 1);
+        let scale = usize::from(scale);
+        while frac > scale && mantissa % 10 == 0 {
+            mantissa /= 10;
+            frac -= 1;
+        }
+        if frac > scale {
+            return None;
+        }
+        mantissa = mantissa.checked_mul(crate::book::POW10[scale - frac])?;
+        Some(if negative { -mantissa } else { mantissa })
     }
 
     /// `[[price, size], ...]` parsed to mantissas into `out` with `side`.
@@ -244,6 +279,34 @@ pub(crate) fn object<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn scaled_strings_agree_with_the_general_parser(
+            mantissa in any::<i64>(), scale in 0_u8..=18, target in 0_u8..=18, pad in 0_usize..3,
+            junk in proptest::option::of(any::<u8>()),
+        ) {
+            let mut text = crate::fixed::Fixed::new(mantissa, scale).expect("scale").to_string();
+            if scale > 0 { text.push_str(&"0".repeat(pad)); }
+            let mut bytes = text.into_bytes();
+            // A quote would end the JSON string early: that is a different (shorter) string.
+            if let Some(j) = junk.filter(|&j| j != b'"') { bytes.push(j); }
+            let quoted = [b"\"".as_slice(), &bytes, b"\""].concat();
+            let mut c = Cursor { s: &quoted, i: 0 };
+            let fast = c.scaled(target);
+            let general = crate::book::to_scale(&bytes, target).ok();
+            // The fast path may decline (None) but never disagrees with the general parser.
+            if let Some(v) = fast {
+                prop_assert_eq!(Some(v), general);
+            }
+            let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+            if junk.is_none() && general.is_some() && digits <= 18 {
+                // Up to 18 digits the fast path always answers.
+                prop_assert_eq!(fast, general);
+            }
+        }
+    }
 
     fn keys(s: &[u8]) -> Option<Vec<String>> {
         let mut out = Vec::new();
