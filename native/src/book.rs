@@ -59,6 +59,29 @@ fn level_tuple(l: Option<engine::book::Level>) -> Option<(i64, i64)> {
     l.map(|l| (l.price, l.size))
 }
 
+impl PyBook {
+    /// Parses both sides first (a bad level changes nothing), then replaces or updates.
+    fn apply(
+        &mut self,
+        py: Python<'_>,
+        bids: &Bound<'_, PyAny>,
+        asks: &Bound<'_, PyAny>,
+        replace: bool,
+    ) -> PyResult<()> {
+        let mut ops = Vec::new();
+        parse_levels(py, &self.inner, Side::Bid, bids, &mut ops)?;
+        parse_levels(py, &self.inner, Side::Ask, asks, &mut ops)?;
+        if replace {
+            self.inner.clear();
+        }
+        for (side, p, s) in ops {
+            self.inner.set(side, p, s);
+        }
+        self.inner.trim();
+        Ok(())
+    }
+}
+
 #[pymethods]
 impl PyBook {
     #[new]
@@ -83,15 +106,7 @@ impl PyBook {
         bids: &Bound<'_, PyAny>,
         asks: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let mut ops = Vec::new();
-        parse_levels(py, &self.inner, Side::Bid, bids, &mut ops)?;
-        parse_levels(py, &self.inner, Side::Ask, asks, &mut ops)?;
-        self.inner.clear();
-        for (side, p, s) in ops {
-            self.inner.set(side, p, s);
-        }
-        self.inner.trim();
-        Ok(())
+        self.apply(py, bids, asks, true)
     }
 
     /// Applies changes (absolute sizes; 0 deletes), all or nothing.
@@ -102,14 +117,7 @@ impl PyBook {
         bids: &Bound<'_, PyAny>,
         asks: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let mut ops = Vec::new();
-        parse_levels(py, &self.inner, Side::Bid, bids, &mut ops)?;
-        parse_levels(py, &self.inner, Side::Ask, asks, &mut ops)?;
-        for (side, p, s) in ops {
-            self.inner.set(side, p, s);
-        }
-        self.inner.trim();
-        Ok(())
+        self.apply(py, bids, asks, false)
     }
 
     /// `(bid_price, bid_size, ask_price, ask_size)` mantissas in one flat tuple; None for the

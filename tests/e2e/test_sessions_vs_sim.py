@@ -13,20 +13,13 @@ from typing import Any
 import pytest
 
 from venuegate.md import BookSession, Instrument
+from venuegate.md.demo import DEMO_VENUES
 from venuegate.md.venues import spec_for
 from venuegate.sim.md import Fault, SimServer
 from venuegate.sim.md.market import CATALOG
 
-# our venue name → (simulator venue, ws path override, compared depth)
-VENUES: dict[str, tuple[str, str | None, int | None]] = {
-    "binance": ("binance", "", None),
-    "binance-usdm": ("binanceusdm", "", None),
-    "okx": ("okx", None, 400),
-    "kraken": ("kraken", None, 10),
-    "coinbase": ("coinbase", None, None),
-    "bitfinex": ("bitfinex", None, 25),
-    "htx": ("htx", None, 150),
-}
+# our venue name → (simulator venue, ws path override, compared depth): the demo's table.
+VENUES = DEMO_VENUES
 
 COMMON_FAULTS = [
     Fault.GAP,

@@ -354,27 +354,8 @@ impl BookFeed {
                 asks,
                 checksum,
             } => {
-                if self.state != SyncState::Synced {
-                    if self.venue.snapshot_out_of_band() && live {
-                        if self.buffer.len() >= MAX_BUFFERED {
-                            self.buffer.pop_front();
-                            self.stats.buffer_overflows += 1;
-                        }
-                        self.buffer.push_back(msg.to_vec());
-                        return FeedStatus::Buffered;
-                    }
-                    return FeedStatus::Skipped;
-                }
-                match self.continuity(seq) {
-                    Continuity::Old => return FeedStatus::Skipped,
-                    Continuity::Gap => {
-                        let status = self.gap(seq);
-                        if self.venue.snapshot_out_of_band() && live {
-                            self.buffer.push_back(msg.to_vec());
-                        }
-                        return status;
-                    }
-                    Continuity::Apply => {}
+                if let Some(status) = self.admit(seq, msg, live) {
+                    return status;
                 }
                 if let Err(e) = apply_levels(book, &bids, &asks) {
                     self.stats.malformed += 1;
@@ -431,7 +412,34 @@ impl BookFeed {
         status
     }
 
-    /// The delta path on already parsed levels: buffering, continuity, levels, verification.
+    /// Whether a delta may be applied now: `None` if so; otherwise what happened to it (buffered
+    /// while awaiting a snapshot, skipped as old, or a gap that makes the feed stale).
+    fn admit(&mut self, seq: Seq, msg: &[u8], live: bool) -> Option<FeedStatus> {
+        if self.state != SyncState::Synced {
+            if self.venue.snapshot_out_of_band() && live {
+                if self.buffer.len() >= MAX_BUFFERED {
+                    self.buffer.pop_front();
+                    self.stats.buffer_overflows += 1;
+                }
+                self.buffer.push_back(msg.to_vec());
+                return Some(FeedStatus::Buffered);
+            }
+            return Some(FeedStatus::Skipped);
+        }
+        match self.continuity(seq) {
+            Continuity::Old => Some(FeedStatus::Skipped),
+            Continuity::Gap => {
+                let status = self.gap(seq);
+                if self.venue.snapshot_out_of_band() && live {
+                    self.buffer.push_back(msg.to_vec());
+                }
+                Some(status)
+            }
+            Continuity::Apply => None,
+        }
+    }
+
+    /// The delta path on already parsed levels: admission, levels, verification.
     fn apply_delta(
         &mut self,
         book: &mut Book,
@@ -440,27 +448,8 @@ impl BookFeed {
         msg: &[u8],
         live: bool,
     ) -> FeedStatus {
-        if self.state != SyncState::Synced {
-            if self.venue.snapshot_out_of_band() && live {
-                if self.buffer.len() >= MAX_BUFFERED {
-                    self.buffer.pop_front();
-                    self.stats.buffer_overflows += 1;
-                }
-                self.buffer.push_back(msg.to_vec());
-                return FeedStatus::Buffered;
-            }
-            return FeedStatus::Skipped;
-        }
-        match self.continuity(seq) {
-            Continuity::Old => return FeedStatus::Skipped,
-            Continuity::Gap => {
-                let status = self.gap(seq);
-                if self.venue.snapshot_out_of_band() && live {
-                    self.buffer.push_back(msg.to_vec());
-                }
-                return status;
-            }
-            Continuity::Apply => {}
+        if let Some(status) = self.admit(seq, msg, live) {
+            return status;
         }
         for &(side, p, s) in levels {
             book.set(side, p, s);

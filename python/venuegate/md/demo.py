@@ -91,13 +91,14 @@ _HEADER = (
 
 
 async def market_demo(
-    seconds: float = 8.0, rate_hz: float = 200.0, out: TextIO = sys.stdout
+    seconds: float = 8.0, rate_hz: float = 200.0, out: TextIO | None = None
 ) -> int:
     """Streams every venue from the simulator for `seconds`, with faults.
 
     Returns:
         0 if every book ends exactly equal to the simulator's, else 1.
     """
+    out = out if out is not None else sys.stdout  # resolved per call, not at import
     rng = random.Random(42)  # noqa: S311 - fault schedule, not security
     symbols = {sim: [CATALOG[sim][0]] for sim, _, _ in DEMO_VENUES.values()}
     interactive = out.isatty()

@@ -67,8 +67,9 @@ def _draw(out: TextIO, session: BookSession, symbol: str, depth: int, started: f
     out.flush()
 
 
-async def watch(args: WatchArgs, out: TextIO = sys.stdout) -> dict[str, object]:
+async def watch(args: WatchArgs, out: TextIO | None = None) -> dict[str, object]:
     """Runs the watch; returns (and with `--json` prints) the summary."""
+    out = out if out is not None else sys.stdout  # resolved per call, not at import
     if args.price_precision is None or args.size_precision is None:
         if args.venue not in _DEFAULT_PRECISION:
             raise SystemExit(

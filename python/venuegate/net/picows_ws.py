@@ -9,12 +9,11 @@ both (see benches/RESULTS.md) and the default is the faster one.
 from __future__ import annotations
 
 import asyncio
-import ssl as ssl_module
 import time
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from venuegate.net.ws import OnClose, OnMessage, WsOptions
+from venuegate.net.ws import OnClose, OnMessage, WsOptions, tls_context
 from venuegate.ws import CloseCode
 
 
@@ -79,15 +78,7 @@ class PicowsClient:
     ) -> PicowsClient:
         """Opens a connection (TLS verified by default for wss)."""
         opts = options or WsOptions()
-        ssl_ctx: ssl_module.SSLContext | None = None
-        if url.startswith("wss://"):
-            if opts.ssl is False:
-                raise ValueError("wss:// needs TLS but ssl=False was given")
-            ssl_ctx = (
-                opts.ssl
-                if isinstance(opts.ssl, ssl_module.SSLContext)
-                else ssl_module.create_default_context()
-            )
+        ssl_ctx = tls_context(url, opts)
         transport, listener = await asyncio.wait_for(
             ws_connect(
                 lambda: _Listener(on_message, on_close),

@@ -71,6 +71,21 @@ class WsOptions:
     ssl: ssl_module.SSLContext | bool | None = None
 
 
+def tls_context(url: str, options: WsOptions) -> ssl_module.SSLContext | None:
+    """The TLS context for `url`.
+
+    None for ws://; for wss:// the given context, or a verifying default one. Refuses wss://
+    with `ssl=False`.
+    """
+    if not url.startswith("wss://"):
+        return None
+    if options.ssl is False:
+        raise ValueError("wss:// needs TLS but ssl=False was given")
+    if isinstance(options.ssl, ssl_module.SSLContext):
+        return options.ssl
+    return ssl_module.create_default_context()
+
+
 class WsHandshakeError(ProtocolError):
     """The server did not complete a valid WebSocket opening handshake."""
 
@@ -241,15 +256,7 @@ class WsClient:
             raise ValueError(f"not a ws:// or wss:// URL: {url!r}")
         secure = parts.scheme == "wss"
         port = parts.port or (443 if secure else 80)
-        ssl_ctx: ssl_module.SSLContext | None = None
-        if secure:
-            if opts.ssl is False:
-                raise ValueError("wss:// needs TLS but ssl=False was given")
-            ssl_ctx = (
-                opts.ssl
-                if isinstance(opts.ssl, ssl_module.SSLContext)
-                else ssl_module.create_default_context()
-            )
+        ssl_ctx = tls_context(url, opts)
         loop = asyncio.get_running_loop()
         opened: asyncio.Future[None] = loop.create_future()
         key = new_client_key()
@@ -375,4 +382,5 @@ __all__ = [
     "WsHandshakeError",
     "WsOptions",
     "connect",
+    "tls_context",
 ]
