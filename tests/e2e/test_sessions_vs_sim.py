@@ -15,6 +15,7 @@ import pytest
 from venuegate.md import BookSession, Instrument
 from venuegate.md.demo import DEMO_VENUES
 from venuegate.md.venues import spec_for
+from venuegate.net.ws import Transport
 from venuegate.sim.md import Fault, SimServer
 from venuegate.sim.md.market import CATALOG
 
@@ -76,9 +77,12 @@ async def _converge(
     )
 
 
-@pytest.mark.parametrize("venue", list(VENUES))
+@pytest.mark.parametrize(
+    ("venue", "transport"),
+    [(v, "native") for v in VENUES] + [("binance", "picows"), ("okx", "picows")],
+)
 def test_session_keeps_the_exact_book_through_every_fault(
-    venue: str, caplog: pytest.LogCaptureFixture
+    venue: str, transport: Transport, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     sim_venue, path, depth = VENUES[venue]
@@ -98,6 +102,7 @@ def test_session_keeps_the_exact_book_through_every_fault(
                 backoff=(0.01, 0.2),
                 resync_throttle=(0.01, 0.2),
                 snapshots_per_second=50,
+                transport=transport,
             )
             session.start()
             try:

@@ -334,25 +334,7 @@ class BookSession:
         self._last_rx = time.monotonic()
         count, status, controls = feed.apply_ws(decoder, data)
         self.stats.messages += count
-        if status is FeedStatus.APPLIED:
-            self._throttles[feed.symbol].reset()
-            if not self._synced.is_set() and self.synced:
-                self._synced.set()
-        elif status.needs_resync:
-            self._schedule_resync(feed.symbol)
-        if self.on_update is not None and status is not FeedStatus.SKIPPED:
-            applied = time.monotonic_ns()
-            self.on_update(
-                BookUpdate(
-                    feed.symbol,
-                    feed.book,
-                    status,
-                    feed.stale,
-                    recv_ns,
-                    applied,
-                    time.monotonic_ns(),
-                )
-            )
+        self._after_apply(feed.symbol, feed, status, recv_ns)
         return controls
 
     async def _connection(self) -> None:
@@ -498,7 +480,12 @@ class BookSession:
         if symbol is None:
             return
         feed = self.feeds[symbol]
-        status = feed.apply(msg)
+        self._after_apply(symbol, feed, feed.apply(msg), recv_ns)
+
+    def _after_apply(
+        self, symbol: str, feed: VenueBookFeed, status: FeedStatus, recv_ns: int
+    ) -> None:
+        """What follows a message or a fused read: throttle reset, resync, the callback."""
         if status is FeedStatus.APPLIED:
             self._throttles[symbol].reset()
             if not self._synced.is_set() and self.synced:
