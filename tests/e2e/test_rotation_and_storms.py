@@ -4,6 +4,7 @@ disconnect of many books must not turn into a snapshot storm."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Coroutine
 from typing import Any
@@ -102,3 +103,33 @@ def test_mass_disconnect_spreads_snapshots() -> None:
     # burst allows, and never more than the burst land within any 100 ms.
     spans = [b - a for a, b in zip(times, times[10:], strict=False)]
     assert all(span >= 0.09 for span in spans), spans
+
+
+def test_control_messages_respect_the_venue_send_limit() -> None:
+    # Bitfinex: one conf plus one subscribe per book, at most max_sends_per_second.
+    from venuegate.md.venues import Bitfinex
+
+    symbols = [f"tS{i:02d}USD" for i in range(8)]
+    session = BookSession("bitfinex", [Instrument(s, 2, 8) for s in symbols], spec=Bitfinex())
+
+    class Recorder:
+        open = True
+
+        def __init__(self) -> None:
+            self.sent: list[float] = []
+
+        def send_text(self, data: str | bytes) -> None:
+            self.sent.append(time.monotonic())
+
+    async def main() -> list[float]:
+        rec = Recorder()
+        for msg in session.spec.subscribe(symbols):
+            await session._send(rec, msg)  # type: ignore[arg-type]
+        return rec.sent
+
+    sent = run(main())
+    assert len(sent) == 1 + len(symbols)
+    rate = session.spec.max_sends_per_second
+    # After the first (burst of one), messages are spaced by at least 1/rate.
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert min(gaps) >= 0.95 / rate, gaps

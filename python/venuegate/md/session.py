@@ -196,6 +196,7 @@ class BookSession:
         self._own_http = http is None
         self._throttles = {s: _Throttle(*resync_throttle) for s in self.instruments}
         self._bucket = _Bucket(snapshots_per_second, max(1.0, snapshots_per_second))
+        self._send_bucket = _Bucket(self.spec.max_sends_per_second, 1.0)
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._client: Connection | None = None
         self._incoming: Connection | None = None
@@ -352,14 +353,14 @@ class BookSession:
         self._last_rx = opened
         try:
             for msg in self.spec.subscribe(keys):
-                client.send_text(msg)
+                await self._send(client, msg)
             if self.spec.snapshot_mode != "in_band":
                 for s in symbols:
                     self._schedule_resync(s)
             while client.open and not self._stop.is_set():
                 await asyncio.sleep(min(1.0, self.stale_after / 4, self.max_connection_age or 1.0))
                 now = time.monotonic()
-                self._keepalive(client, now)
+                await self._keepalive(client, now)
                 if self.max_connection_age and now - opened > self.max_connection_age * 0.98:
                     log.info("%s: rotating the connection before the venue drops it", self.venue)
                     replacement = await self._rotate(url, keys)
@@ -377,14 +378,23 @@ class BookSession:
             self._client = None
             await client.close()
 
-    def _keepalive(self, client: Connection, now: float) -> None:
+    async def _keepalive(self, client: Connection, now: float) -> None:
         """Sends the venue's application ping when due; raises on a silent feed."""
         if self.spec.keepalive is not None:
             interval, text = self.spec.keepalive
             if now - self._last_rx >= interval:
-                client.send_text(text)
+                await self._send(client, text)
         if now - self._last_rx > self.stale_after:
             raise TimeoutError(f"no message for {self.stale_after:.0f} s")
+
+    async def _send(self, client: Connection, text: str) -> None:
+        """Sends a control message (subscribe, resubscribe, `req`, keepalive) within limits.
+
+        The venue's limit on messages a client may send is `VenueSpec.max_sends_per_second`: a
+        venue that counts them drops connections that exceed it.
+        """
+        await self._send_bucket.take()
+        client.send_text(text)
 
     async def _rotate(self, url: str, keys: list[str]) -> Connection | None:
         """Opens the next connection beside the current one and switches without a gap.
@@ -407,7 +417,7 @@ class BookSession:
             return None
         self._incoming = incoming
         for msg in self.spec.subscribe(keys):
-            incoming.send_text(msg)
+            await self._send(incoming, msg)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not self._stop.is_set():
             if self._bridged():
@@ -517,10 +527,10 @@ class BookSession:
         mode = self.spec.snapshot_mode
         if mode == "in_band":
             for msg in self.spec.resubscribe(self._key(symbol)):
-                client.send_text(msg)
+                await self._send(client, msg)
         elif mode == "request":
             self.stats.snapshot_requests += 1
-            client.send_text(self.spec.snapshot_request(self._key(symbol)))
+            await self._send(client, self.spec.snapshot_request(self._key(symbol)))
         else:
             await self._rest_snapshot(symbol)
 

@@ -40,6 +40,9 @@ class VenueSpec(ABC):
     keepalive: ClassVar[tuple[float, str] | None] = None
     """(interval seconds, text) for venues that want an application ping."""
     max_streams_per_connection: ClassVar[int] = 100
+    max_sends_per_second: ClassVar[float] = 5.0
+    """Messages the client may send per second on one connection (kept below the venue's
+    limit where it publishes one; 5/s where it does not)."""
     max_connection_age: ClassVar[float | None] = None
     """Seconds after which the venue drops a connection (rotate before that)."""
     fusable: ClassVar[bool] = False
@@ -105,6 +108,8 @@ class Binance(VenueSpec):
     rest_url = "https://api.binance.com"
     snapshot_mode = "rest"
     max_streams_per_connection = 1024
+    # "WebSocket connections have a limit of 5 incoming messages per second" (spot docs).
+    max_sends_per_second = 4.0
     max_connection_age = 24 * 3600.0
     global_update_ids = True
     fusable = True
@@ -148,6 +153,8 @@ class BinanceUsdm(Binance):
     ws_url = "wss://fstream.binance.com"
     rest_url = "https://fapi.binance.com"
     max_streams_per_connection = 200
+    # USD-M: "WebSocket connections have a limit of 10 incoming messages per second".
+    max_sends_per_second = 8.0
 
     @override
     def snapshot_path(self, symbol: str, depth: int) -> str:
@@ -165,6 +172,9 @@ class Okx(VenueSpec):
     ws_url = "wss://ws.okx.com:8443/ws/v5/public"
     keepalive = (20.0, "ping")
     fusable = True
+    # 3 requests per second per IP and 480 subscribe/unsubscribe/login per connection per hour
+    # (https://www.okx.com/docs-v5/en/#overview-websocket-connect).
+    max_sends_per_second = 2.5
     channel = "books"
 
     @override
