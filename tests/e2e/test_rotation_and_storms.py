@@ -133,3 +133,27 @@ def test_control_messages_respect_the_venue_send_limit() -> None:
     # After the first (burst of one), messages are spaced by at least 1/rate.
     gaps = [b - a for a, b in itertools.pairwise(sent)]
     assert min(gaps) >= 0.95 / rate, gaps
+
+
+def test_latency_stamps_are_ordered() -> None:
+    updates: list[tuple[int, int, int, int]] = []
+
+    async def main() -> None:
+        async with SimServer(seed=4, symbols={"coinbase": ["BTC-USD"]}, rate_hz=200) as sim:
+            session = BookSession(
+                "coinbase",
+                [Instrument("BTC-USD", 2, 8)],
+                ws_url=sim.ws_url("coinbase"),
+                on_update=lambda u: updates.append(
+                    (u.recv_ns, u.decoded_ns, u.applied_ns, u.callback_ns)
+                ),
+            )
+            session.start()
+            await session.wait_synced(10)
+            await asyncio.sleep(0.5)
+            await session.stop()
+
+    run(main())
+    assert len(updates) > 20
+    assert all(r <= d <= a <= c for r, d, a, c in updates)
+    assert any(d > r for r, d, _, _ in updates)

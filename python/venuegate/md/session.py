@@ -69,6 +69,9 @@ class BookUpdate:
         status: what the last message did.
         stale: True while the book awaits a resync: do not trade on it.
         recv_ns: when the socket read holding the message arrived (monotonic ns).
+        decoded_ns: when its WebSocket frame was decoded (and inflated, for HTX) and the payload
+            handed on. On the fused path frames, JSON and book are one native call, so this
+            equals `applied_ns` there.
         applied_ns: when the book finished applying it.
         callback_ns: when the callback was entered.
     """
@@ -78,6 +81,7 @@ class BookUpdate:
     status: FeedStatus
     stale: bool
     recv_ns: int
+    decoded_ns: int
     applied_ns: int
     callback_ns: int
 
@@ -335,7 +339,7 @@ class BookSession:
         self._last_rx = time.monotonic()
         count, status, controls = feed.apply_ws(decoder, data)
         self.stats.messages += count
-        self._after_apply(feed.symbol, feed, status, recv_ns)
+        self._after_apply(feed.symbol, feed, status, recv_ns, 0)
         return controls
 
     async def _connection(self) -> None:
@@ -463,6 +467,7 @@ class BookSession:
         self.stats.messages += 1
         spec = self.spec
         msg = spec.decode(payload, opcode)
+        decoded_ns = time.monotonic_ns() if self.on_update is not None else 0
         answer = spec.reply(msg)
         if answer is not None and self._client is not None:
             self._client.send_text(answer)
@@ -490,10 +495,10 @@ class BookSession:
         if symbol is None:
             return
         feed = self.feeds[symbol]
-        self._after_apply(symbol, feed, feed.apply(msg), recv_ns)
+        self._after_apply(symbol, feed, feed.apply(msg), recv_ns, decoded_ns)
 
     def _after_apply(
-        self, symbol: str, feed: VenueBookFeed, status: FeedStatus, recv_ns: int
+        self, symbol: str, feed: VenueBookFeed, status: FeedStatus, recv_ns: int, decoded_ns: int
     ) -> None:
         """What follows a message or a fused read: throttle reset, resync, the callback."""
         if status is FeedStatus.APPLIED:
@@ -506,7 +511,14 @@ class BookSession:
             applied = time.monotonic_ns()
             self.on_update(
                 BookUpdate(
-                    symbol, feed.book, status, feed.stale, recv_ns, applied, time.monotonic_ns()
+                    symbol,
+                    feed.book,
+                    status,
+                    feed.stale,
+                    recv_ns,
+                    decoded_ns or applied,
+                    applied,
+                    time.monotonic_ns(),
                 )
             )
 
