@@ -40,16 +40,22 @@ class Depth(msgspec.Struct):
 DECODER = msgspec.json.Decoder(Depth)
 
 
-def _cycle(step: Callable[[bytes], object], reset: Callable[[], None]) -> Callable[[], object]:
+def _cycle(
+    step: Callable[[bytes], object],
+    reset: Callable[[], None],
+    items: list[bytes] | None = None,
+) -> Callable[[], object]:
+    """Steps through `items` (default: the messages), resetting the book when they run out."""
+    seq = MESSAGES if items is None else items
     state = {"i": 0}
 
     def run() -> object:
         i = state["i"]
-        if i == len(MESSAGES):
+        if i == len(seq):
             reset()
             i = 0
         state["i"] = i + 1
-        return step(MESSAGES[i])
+        return step(seq[i])
 
     return run
 
@@ -178,43 +184,36 @@ BURST = 16
 READS = [b"".join(FRAMES[i : i + BURST]) for i in range(0, len(FRAMES) - BURST + 1, BURST)]
 
 
-def _fused(reads: list[bytes], per_read: int) -> Callable[[], object]:
+def _fused(reads: list[bytes]) -> Callable[[], object]:
     from venuegate.ws import WsDecoder
 
     feed = book_feed("binance", "BTCUSDT", price_precision=2, size_precision=8)
     book = feed.book
     decoder = WsDecoder("client")
-    state = {"i": 0}
 
     def reset() -> None:
         feed.invalidate("benchmark restart")
         feed.apply_snapshot(SNAPSHOT)
 
-    def run() -> object:
-        i = state["i"]
-        if i == len(reads):
-            reset()
-            i = 0
-        state["i"] = i + 1
-        feed.apply_ws(decoder, reads[i])
+    def step(read: bytes) -> object:
+        feed.apply_ws(decoder, read)
         return book.top_of_book()
 
     reset()
-    run.per_read = per_read  # type: ignore[attr-defined]
-    return run
+    return _cycle(step, reset, reads)
 
 
 @pytest.mark.benchmark(group="binance-depth-20-framed")
 def test_venuegate_fused(benchmark: Any) -> None:
     """One WebSocket frame per socket read: frame + decode + book + top of book."""
-    top = benchmark(_fused(FRAMES, 1))
+    top = benchmark(_fused(FRAMES))
     assert top is not None
 
 
 @pytest.mark.benchmark(group="binance-depth-20-framed")
 def test_venuegate_fused_burst16_per_read(benchmark: Any) -> None:
     """16 frames per socket read (a busy feed): the figure is per read; divide by 16."""
-    top = benchmark(_fused(READS, BURST))
+    top = benchmark(_fused(READS))
     assert top is not None
 
 
@@ -225,17 +224,12 @@ def test_websockets_json_sorteddict(benchmark: Any) -> None:
 
     proto = Protocol(Side.CLIENT, state=OPEN, max_size=None)
     step, reset = _python_book(_sorted_dicts, _json)
-    state = {"i": 0}
 
-    def run() -> object:
-        i = state["i"]
-        if i == len(FRAMES):
-            reset()
-            i = 0
-        state["i"] = i + 1
-        proto.receive_data(FRAMES[i])
+    def framed(frame_bytes: bytes) -> object:
+        proto.receive_data(frame_bytes)
         (frame,) = proto.events_received()
         return step(frame.data)
 
+    run = _cycle(framed, reset, FRAMES)
     assert run() is not None
     benchmark(run)

@@ -29,6 +29,22 @@ impl<'a> Cursor<'a> {
         (self.s.get(self.i) == Some(&c)).then(|| self.i += 1)
     }
 
+    /// After a member or element: `Some(true)` on `,` (more follow), `Some(false)` on `close`.
+    #[inline]
+    fn more(&mut self, close: u8) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Some(true)
+            }
+            b if b == close => {
+                self.i += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
     #[inline]
     fn peek(&mut self) -> Option<u8> {
         self.ws();
@@ -152,13 +168,8 @@ impl<'a> Cursor<'a> {
                 return None;
             }
             out.push((side, p, q));
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if !self.more(b']')? {
+                return Some(());
             }
         }
     }
@@ -177,13 +188,8 @@ impl<'a> Cursor<'a> {
             let q = self.string()?;
             self.eat(b']')?;
             out.push((p, q));
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(out);
-                }
-                _ => return None,
+            if !self.more(b']')? {
+                return Some(out);
             }
         }
     }
@@ -227,13 +233,8 @@ pub(crate) fn binance_depth(
             }
             _ => return None,
         }
-        match c.peek()? {
-            b',' => c.i += 1,
-            b'}' => {
-                c.i += 1;
-                break;
-            }
-            _ => return None,
+        if !c.more(b'}')? {
+            break;
         }
     }
     c.ws();
@@ -262,13 +263,8 @@ pub(crate) fn object<'a>(
                 _ => return None,
             };
             field(key, value)?;
-            match c.peek()? {
-                b',' => c.i += 1,
-                b'}' => {
-                    c.i += 1;
-                    break;
-                }
-                _ => return None,
+            if !c.more(b'}')? {
+                break;
             }
         }
     }
