@@ -14,8 +14,6 @@
 //! - Bitfinex (<https://docs.bitfinex.com/docs/ws-websocket-checksum>): CRC32 of the top 25 levels
 //!   interleaved `bid price:amount:ask price:-amount`, numbers as JavaScript prints them; signed.
 
-use std::fmt::Write as _;
-
 use thiserror::Error;
 
 use crate::fixed::{Fixed, FixedError};
@@ -245,11 +243,11 @@ impl Book {
     /// Numbers are written as OKX sends them, which for its documented example is the canonical
     /// form (no trailing zeros).
     pub fn checksum_okx(&self) -> i32 {
-        let mut text = String::with_capacity(2048);
+        let mut text = Vec::with_capacity(1024);
         self.interleave(25, &mut text, |book, out, level, _side| {
-            write_canonical(out, book.fixed_price(level.price));
-            out.push(':');
-            write_canonical(out, book.fixed_size(level.size));
+            book.fixed_price(level.price).normalized().write_to(out);
+            out.push(b':');
+            book.fixed_size(level.size).normalized().write_to(out);
         });
         crc_signed(&text)
     }
@@ -257,10 +255,10 @@ impl Book {
     /// Bitfinex checksum: CRC32 over the top 25 levels, interleaved, ask amounts negative,
     /// numbers as JavaScript's `Number.prototype.toString` prints them; signed.
     pub fn checksum_bitfinex(&self) -> i32 {
-        let mut text = String::with_capacity(2048);
+        let mut text = Vec::with_capacity(1024);
         self.interleave(25, &mut text, |book, out, level, side| {
             write_js_number(out, book.fixed_price(level.price));
-            out.push(':');
+            out.push(b':');
             let size = book.fixed_size(level.size);
             let size = if side == Side::Ask {
                 Fixed::new(-size.mantissa(), size.scale()).unwrap_or(size)
@@ -275,23 +273,28 @@ impl Book {
     /// Kraken WS v2 checksum: CRC32 of the top 10 asks then the top 10 bids, each price and
     /// quantity at the instrument's precision with the point and leading zeros removed.
     pub fn checksum_kraken(&self) -> u32 {
-        let mut text = String::with_capacity(512);
+        let mut text = Vec::with_capacity(512);
         for level in self
             .levels(Side::Ask)
             .take(10)
             .chain(self.levels(Side::Bid).take(10))
         {
             // At a fixed precision, "remove the point and leading zeros" is the mantissa.
-            let _ = write!(text, "{}{}", level.price, level.size);
+            Fixed::new(level.price, 0)
+                .unwrap_or(Fixed::ZERO)
+                .write_to(&mut text);
+            Fixed::new(level.size, 0)
+                .unwrap_or(Fixed::ZERO)
+                .write_to(&mut text);
         }
-        crc32fast::hash(text.as_bytes())
+        crc32fast::hash(&text)
     }
 
     fn interleave(
         &self,
         depth: usize,
-        out: &mut String,
-        mut write: impl FnMut(&Self, &mut String, Level, Side),
+        out: &mut Vec<u8>,
+        mut write: impl FnMut(&Self, &mut Vec<u8>, Level, Side),
     ) {
         let mut bids = self.levels(Side::Bid).take(depth);
         let mut asks = self.levels(Side::Ask).take(depth);
@@ -304,7 +307,7 @@ impl Book {
             for (level, side) in [(b, Side::Bid), (a, Side::Ask)] {
                 if let Some(level) = level {
                     if !out.is_empty() {
-                        out.push(':');
+                        out.push(b':');
                     }
                     write(self, out, level, side);
                 }
@@ -313,8 +316,8 @@ impl Book {
     }
 }
 
-fn crc_signed(text: &str) -> i32 {
-    i32::from_ne_bytes(crc32fast::hash(text.as_bytes()).to_ne_bytes())
+fn crc_signed(text: &[u8]) -> i32 {
+    i32::from_ne_bytes(crc32fast::hash(text).to_ne_bytes())
 }
 
 /// `POW10[n] == 10^n` for `n <= 18`.
@@ -381,42 +384,35 @@ fn to_scale_fast(text: &[u8], scale: u8) -> Option<i64> {
     Some(if neg { -mantissa } else { mantissa })
 }
 
-fn write_canonical(out: &mut String, v: Fixed) {
-    let mut buf = Vec::with_capacity(24);
-    v.normalized().write_to(&mut buf);
-    out.push_str(std::str::from_utf8(&buf).unwrap_or("0"));
-}
-
 /// Writes a decimal as JavaScript's `Number.prototype.toString` would print the same double
 /// (ECMA-262 §6.1.6.1.20): plain notation for 1e-7 < |x| < 1e21, else `de±n` exponent form.
-fn write_js_number(out: &mut String, v: Fixed) {
+fn write_js_number(out: &mut Vec<u8>, v: Fixed) {
     let n = v.normalized();
     if n.is_zero() {
-        out.push('0');
+        out.push(b'0');
         return;
     }
-    let digits = n.mantissa().unsigned_abs().to_string();
-    // value = 0.d1d2...dk * 10^e10  with k = digits.len()
-    let k = i64::try_from(digits.len()).unwrap_or(i64::MAX);
+    let magnitude = n.mantissa().unsigned_abs();
+    // value = 0.d1d2...dk * 10^e10  with k = the number of digits
+    let k = i64::from(magnitude.checked_ilog10().unwrap_or(0)) + 1;
     let e10 = k - i64::from(n.scale());
     if n.is_negative() {
-        out.push('-');
+        out.push(b'-');
     }
     if e10 > -6 {
         // Plain notation (|x| >= 1e-6): within our range (< 1e19) that is every such value.
-        let mut buf = Vec::with_capacity(24);
-        Fixed::new(n.mantissa().abs(), n.scale())
+        Fixed::new(n.mantissa().checked_abs().unwrap_or(i64::MAX), n.scale())
             .unwrap_or(Fixed::ZERO)
-            .write_to(&mut buf);
-        out.push_str(std::str::from_utf8(&buf).unwrap_or("0"));
+            .write_to(out);
     } else {
-        // Exponent form: d[.ddd]e-n.
-        out.push_str(&digits[..1]);
+        // Exponent form: d[.ddd]e-n (only for tiny values, so the string is rare).
+        let digits = magnitude.to_string();
+        out.extend_from_slice(&digits.as_bytes()[..1]);
         if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[1..]);
         }
-        let _ = write!(out, "e{}", e10 - 1);
+        out.extend_from_slice(format!("e{}", e10 - 1).as_bytes());
     }
 }
 
@@ -534,9 +530,9 @@ mod tests {
             ("0", "0"),
         ];
         for (input, js) in cases {
-            let mut out = String::new();
+            let mut out = Vec::new();
             write_js_number(&mut out, input.parse().expect("decimal"));
-            assert_eq!(out, js, "{input}");
+            assert_eq!(String::from_utf8(out).expect("ascii"), js, "{input}");
         }
     }
 
@@ -544,14 +540,14 @@ mod tests {
     fn checksum_text_layout() {
         // Two bids, one ask: interleaving stops taking from a side when it runs out.
         let b = book_from(&[("3366.1", "7"), ("3366", "6")], &[("3366.8", "9")], 1, 0);
-        let mut text = String::new();
+        let mut text = Vec::new();
         b.interleave(25, &mut text, |book, out, level, _| {
-            write_canonical(out, book.fixed_price(level.price));
-            out.push(':');
-            write_canonical(out, book.fixed_size(level.size));
+            book.fixed_price(level.price).normalized().write_to(out);
+            out.push(b':');
+            book.fixed_size(level.size).normalized().write_to(out);
         });
-        assert_eq!(text, "3366.1:7:3366.8:9:3366:6");
-        assert_eq!(b.checksum_okx(), crc_signed("3366.1:7:3366.8:9:3366:6"));
+        assert_eq!(text, b"3366.1:7:3366.8:9:3366:6");
+        assert_eq!(b.checksum_okx(), crc_signed(b"3366.1:7:3366.8:9:3366:6"));
     }
 
     proptest! {
