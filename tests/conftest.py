@@ -17,6 +17,14 @@ from venuegate.sim.verify import Credentials
 VECTORS = Path(__file__).parent / "vectors"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_connection_budgets() -> None:
+    """Each test starts with full per-venue connection budgets (they are process-wide)."""
+    from venuegate.md import session
+
+    session._CONNECT_BUCKETS.clear()
+
+
 @pytest.fixture(scope="session")
 def venue_vectors() -> dict[str, Any]:
     return json.loads((VECTORS / "venue_signatures.json").read_text(encoding="utf-8"))

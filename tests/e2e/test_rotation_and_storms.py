@@ -157,3 +157,27 @@ def test_latency_stamps_are_ordered() -> None:
     assert len(updates) > 20
     assert all(r <= d <= a <= c for r, d, a, c in updates)
     assert any(d > r for r, d, _, _ in updates)
+
+
+def test_new_connections_share_the_venue_connect_budget() -> None:
+    from typing import ClassVar
+
+    from venuegate.md.session import _connect_bucket
+    from venuegate.md.venues import Okx
+
+    class Tight(Okx):
+        name = "okx-tight"
+        connects: ClassVar[tuple[float, float]] = (10.0, 2.0)
+
+    async def main() -> list[float]:
+        stamps = []
+        for _ in range(6):
+            await _connect_bucket(Tight()).take()
+            stamps.append(time.monotonic())
+        return stamps
+
+    stamps = run(main())
+    # A burst of 2, then one per 100 ms: six connects take at least 0.4 s, and the budget is one
+    # object shared by every session of the venue.
+    assert stamps[-1] - stamps[0] >= 0.35
+    assert _connect_bucket(Tight()) is _connect_bucket(Tight())

@@ -146,6 +146,18 @@ class _Bucket:
             await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
+_CONNECT_BUCKETS: dict[str, _Bucket] = {}
+"""New-connection budgets per venue, shared by every session of this process (one IP)."""
+
+
+def _connect_bucket(spec: VenueSpec) -> _Bucket:
+    bucket = _CONNECT_BUCKETS.get(spec.name)
+    if bucket is None:
+        rate, burst = spec.connects
+        bucket = _CONNECT_BUCKETS[spec.name] = _Bucket(rate, burst)
+    return bucket
+
+
 class BookSession:
     """Keeps `instruments`' books in sync on one venue (see module docs)."""
 
@@ -302,6 +314,8 @@ class BookSession:
         Messages are handled while the connection is the active one, and held while it is the
         one being rotated in.
         """
+        # The venue's connection-rate limit is per IP: every session of the process shares it.
+        await _connect_bucket(self.spec).take()
         holder: list[Connection] = []
 
         def handler(payload: bytes, opcode: int, recv_ns: int) -> None:

@@ -40,6 +40,9 @@ class VenueSpec(ABC):
     keepalive: ClassVar[tuple[float, str] | None] = None
     """(interval seconds, text) for venues that want an application ping."""
     max_streams_per_connection: ClassVar[int] = 100
+    connects: ClassVar[tuple[float, float]] = (1.0, 10.0)
+    """New connections per second and burst, per process (one IP); a venue that publishes a
+    connection-rate limit gets a budget under it."""
     max_sends_per_second: ClassVar[float] = 5.0
     """Messages the client may send per second on one connection (kept below the venue's
     limit where it publishes one; 5/s where it does not)."""
@@ -108,8 +111,10 @@ class Binance(VenueSpec):
     rest_url = "https://api.binance.com"
     snapshot_mode = "rest"
     max_streams_per_connection = 1024
-    # "WebSocket connections have a limit of 5 incoming messages per second" (spot docs).
+    # "WebSocket connections have a limit of 5 incoming messages per second" (spot docs);
+    # "300 connections per attempt every 5 minutes per IP".
     max_sends_per_second = 4.0
+    connects = (0.9, 20.0)
     max_connection_age = 24 * 3600.0
     global_update_ids = True
     fusable = True
@@ -175,6 +180,7 @@ class Okx(VenueSpec):
     # 3 requests per second per IP and 480 subscribe/unsubscribe/login per connection per hour
     # (https://www.okx.com/docs-v5/en/#overview-websocket-connect).
     max_sends_per_second = 2.5
+    connects = (2.5, 3.0)
     channel = "books"
 
     @override
