@@ -10,7 +10,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::json::{is_json, num_text, Pair};
-use super::scan::{self, Value};
 use super::{Levels, Msg, Seq};
 
 #[derive(Deserialize)]
@@ -82,47 +81,10 @@ pub(crate) fn unwrap_combined(msg: &[u8]) -> &[u8] {
     msg
 }
 
-/// The fast path: a strict scan of a depth update's known fields (see `scan`); `None` for anything
-/// else, which the full parser then handles (and reports if malformed).
-fn scan_depth(body: &[u8]) -> Option<Msg<'_>> {
-    let (mut first, mut last, mut prev) = (None, None, None);
-    let (mut bids, mut asks) = (None, None);
-    let mut is_depth = false;
-    scan::object(body, |key, value| {
-        match (key, value) {
-            (b"e", Value::Str(e)) => is_depth = e == b"depthUpdate",
-            (b"E" | b"T", Value::Int(_)) | (b"s", Value::Str(_)) => {}
-            (b"U", Value::Int(v)) => first = Some(v),
-            (b"u", Value::Int(v)) => last = Some(v),
-            (b"pu", Value::Int(v)) => prev = Some(v),
-            (b"b", Value::Pairs(p)) => bids = Some(p),
-            (b"a", Value::Pairs(p)) => asks = Some(p),
-            _ => return None,
-        }
-        Some(())
-    })?;
-    let (first, last) = (first?, last?);
-    if !is_depth {
-        return None;
-    }
-    Some(Msg::Delta {
-        seq: Seq {
-            first,
-            last,
-            prev: prev.unwrap_or(first - 1),
-            present: true,
-        },
-        bids: bids?,
-        asks: asks?,
-        checksum: None,
-    })
-}
-
 pub(crate) fn parse(msg: &[u8]) -> Result<Msg<'_>, String> {
+    // Depth updates normally take the feed's scanning fast path (`scan::binance_depth`); this
+    // is the full parser for everything that path declines.
     let body = unwrap_combined(msg);
-    if let Some(m) = scan_depth(body) {
-        return Ok(m);
-    }
     match serde_json::from_slice::<Depth<'_>>(body) {
         Ok(d) => Ok(Msg::Delta {
             seq: Seq {

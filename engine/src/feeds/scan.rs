@@ -1,14 +1,7 @@
-//! A strict single-pass scanner for flat venue objects whose values are strings, integers and
-//! arrays of `[string, string]` pairs (Binance depth updates). It reads only what it understands
-//! and returns `None` for anything else, so the caller falls back to the full JSON parser: the
-//! fast path can never accept a message the slow path would reject.
-
-/// A value the scanner understood.
-pub(crate) enum Value<'a> {
-    Str(&'a [u8]),
-    Int(i64),
-    Pairs(Vec<(&'a [u8], &'a [u8])>),
-}
+//! A strict single-pass scanner for Binance depth updates: a flat object of strings, integers
+//! and `[price, size]` string pairs, the pairs parsed straight to mantissas. It reads only what
+//! it understands and returns `None` for anything else, so the caller falls back to the full JSON
+//! parser: the fast path can never accept a message the slow path would reject.
 
 struct Cursor<'a> {
     s: &'a [u8],
@@ -173,26 +166,6 @@ impl<'a> Cursor<'a> {
             }
         }
     }
-
-    fn pairs(&mut self) -> Option<Vec<(&'a [u8], &'a [u8])>> {
-        self.eat(b'[')?;
-        let mut out = Vec::with_capacity(16);
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(out);
-        }
-        loop {
-            self.eat(b'[')?;
-            let p = self.string()?;
-            self.eat(b',')?;
-            let q = self.string()?;
-            self.eat(b']')?;
-            out.push((p, q));
-            if !self.more(b']')? {
-                return Some(out);
-            }
-        }
-    }
 }
 
 /// Scans a Binance depth update (`e`, `E`, `T`, `s`, `U`, `u`, `pu`, `b`, `a`), parsing the levels
@@ -242,36 +215,6 @@ pub(crate) fn binance_depth(
     Some((first?, last?, prev))
 }
 
-/// Scans `{"key": value, ...}`, calling `field(key, value)` for each member; `field` returns
-/// `None` to reject. Returns `None` unless the whole input is one such object.
-pub(crate) fn object<'a>(
-    s: &'a [u8],
-    mut field: impl FnMut(&'a [u8], Value<'a>) -> Option<()>,
-) -> Option<()> {
-    let mut c = Cursor { s, i: 0 };
-    c.eat(b'{')?;
-    if c.peek()? == b'}' {
-        c.i += 1;
-    } else {
-        loop {
-            let key = c.string()?;
-            c.eat(b':')?;
-            let value = match c.peek()? {
-                b'"' => Value::Str(c.string()?),
-                b'[' => Value::Pairs(c.pairs()?),
-                b'-' | b'0'..=b'9' => Value::Int(c.int()?),
-                _ => return None,
-            };
-            field(key, value)?;
-            if !c.more(b'}')? {
-                break;
-            }
-        }
-    }
-    c.ws();
-    (c.i == s.len()).then_some(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,38 +247,38 @@ mod tests {
         }
     }
 
-    fn keys(s: &[u8]) -> Option<Vec<String>> {
-        let mut out = Vec::new();
-        object(s, |k, _| {
-            out.push(String::from_utf8_lossy(k).into_owned());
-            Some(())
-        })?;
-        Some(out)
+    fn depth(s: &[u8]) -> Option<(i64, i64, Option<i64>)> {
+        binance_depth(s, (1, 0), &mut Vec::new())
     }
 
     #[test]
-    fn accepts_flat_objects_and_rejects_the_rest() {
+    fn accepts_depth_updates_and_rejects_the_rest() {
         assert_eq!(
-            keys(br#"{"e":"x","U":1,"b":[["1","2"]],"a":[]}"#),
-            Some(vec!["e".into(), "U".into(), "b".into(), "a".into()])
+            depth(br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[["1","2"]],"a":[]}"#),
+            Some((1, 2, None))
         );
-        assert_eq!(keys(b" { } "), Some(vec![]));
+        assert_eq!(
+            depth(br#" { "e" : "depthUpdate" , "U":3,"u":4,"pu":2,"b":[],"a":[] } "#),
+            Some((3, 4, Some(2)))
+        );
         for bad in [
-            &br#"{"e":"x",}"#[..],
-            br#"{"e":"x"} x"#,
-            br#"{"U":01}"#,
-            br#"{"U":1.5}"#,
-            br#"{"U":-}"#,
-            br#"{"e":"a\"b"}"#,
-            br#"{"b":[["1"]]}"#,
-            br#"{"b":[["1","2",]]}"#,
-            br#"{"x":true}"#,
-            br#"{"x":{"y":1}}"#,
-            br#"{"U":99999999999999999999}"#,
-            b"{\"e\":\"\xff\"}",
-            br#"{"e":"x""#,
+            &br#"{"e":"depthUpdate","U":1,"u":2,"b":[],"a":[],}"#[..],
+            br#"{"e":"depthUpdate","U":1,"u":2,"b":[],"a":[]} x"#,
+            br#"{"e":"depthUpdate","U":01,"u":2,"b":[],"a":[]}"#,
+            br#"{"e":"depthUpdate","U":1.5,"u":2,"b":[],"a":[]}"#,
+            br#"{"e":"depthUpdate","U":-,"u":2,"b":[],"a":[]}"#,
+            br#"{"e":"a\"b","U":1,"u":2,"b":[],"a":[]}"#,
+            br#"{"e":"depthUpdate","U":1,"u":2,"b":[["1"]],"a":[]}"#,
+            br#"{"e":"depthUpdate","U":1,"u":2,"b":[["1","2",]],"a":[]}"#,
+            br#"{"e":"depthUpdate","U":1,"u":2,"b":[],"a":[],"x":true}"#,
+            br#"{"e":"depthUpdate","U":1,"u":2,"b":[],"a":[],"x":{"y":1}}"#,
+            br#"{"e":"depthUpdate","U":99999999999999999999,"u":2,"b":[],"a":[]}"#,
+            b"{\"e\":\"\xff\",\"U\":1,\"u\":2,\"b\":[],\"a\":[]}",
+            br#"{"e":"depthUpdate","U":1,"u":2,"b":[],"a":[]"#,
+            br#"{"e":"other","U":1,"u":2,"b":[],"a":[]}"#,
+            br#"{"e":"depthUpdate","U":1,"u":2,"b":[]}"#,
         ] {
-            assert_eq!(keys(bad), None, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(depth(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }
 }
