@@ -157,20 +157,70 @@ class AuthError(VenueError):
     retry_class = RetryClass.AUTH
 
 
+class BannedError(RateLimitedError):
+    """The venue banned this IP or key for rate (Binance 418): nothing may be sent until
+    `retry_after` seconds have passed; the venue's circuit stays open until then."""
+
+
+class ClockSkewError(AuthError):
+    """A timestamp or nonce outside the venue's window (Binance -1021, OKX 50102, Kraken
+    EAPI:Invalid nonce). Nothing happened at the venue: resync the clock, then retry safely."""
+
+    retry_class = RetryClass.RETRYABLE
+
+
+class DuplicateOrderError(FatalError):
+    """The client order id is already in use at the venue (Binance -2010 "Duplicate order sent.",
+    OKX 51016). After a resend it proves the earlier attempt landed: reconcile, never re-id."""
+
+
+class OrderNotFoundError(FatalError):
+    """The venue knows no such order (Binance -2013/-2011 "Unknown order", OKX 51603)."""
+
+
+class VenueUnavailableError(RetryableError):
+    """The venue (or one endpoint group) is down, in maintenance, or its circuit is open; new
+    orders are refused with this error while cancels and queries keep trying."""
+
+
+class RiskRejectedError(VenuegateError):
+    """A pre-trade risk check (or the kill switch) refused the order; nothing was sent.
+
+    Attributes:
+        check: the name of the check that refused it.
+    """
+
+    def __init__(self, message: str, *, check: str, venue: str | None = None) -> None:
+        super().__init__(message, venue=venue)
+        self.check = check
+
+
+class JournalError(VenuegateError):
+    """The journal cannot be opened, written or recovered (I/O error, foreign file, bad record
+    before the tail)."""
+
+
 __all__ = [
     "AuthError",
+    "BannedError",
     "BookError",
     "ChecksumError",
+    "ClockSkewError",
     "ConfigError",
     "DecimalError",
+    "DuplicateOrderError",
     "FatalError",
+    "JournalError",
+    "OrderNotFoundError",
     "ProtocolError",
     "RateLimitedError",
     "RetryClass",
     "RetryableError",
+    "RiskRejectedError",
     "SequenceGapError",
     "SigningError",
     "UnknownOutcomeError",
     "VenueError",
+    "VenueUnavailableError",
     "VenuegateError",
 ]

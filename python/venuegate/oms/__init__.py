@@ -1,0 +1,1 @@
+"""The order manager: state machine, journal, reconciliation, engine."""

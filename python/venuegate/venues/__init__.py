@@ -1,0 +1,1 @@
+"""Venue trading adapters: `venuegate.venues.<venue>.Adapter`; the contract is in `base`."""
