@@ -4,7 +4,8 @@
         [--criterion target/criterion]
 
 With --update, the tables between the `<!-- bench:start/end -->` (and, with --criterion,
-`<!-- criterion:start/end -->`) markers of RESULTS.md are replaced by this run's figures.
+`<!-- criterion:start/end -->`) markers of RESULTS.md are replaced by this run's figures; when the
+run has the journal benches, so is the table between `<!-- journal:start/end -->`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,17 @@ SUBJECTS = {
     "price-parse-20": "test_fixed_parse",
     "binance-depth-20": "test_venuegate",
     "binance-depth-20-framed": "test_venuegate_fused",
+    "journal-intent-write": "test_journal_none",
 }
+# Groups that also get their own table between `<!-- journal:start/end -->` in RESULTS.md.
+JOURNAL_GROUPS = {"journal-intent-write"}
 
 
-def table(data: dict[str, object]) -> str:
+def table(data: dict[str, object], only: set[str] | None = None) -> str:
     groups: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for bench in data["benchmarks"]:  # type: ignore[attr-defined]
-        groups[bench["group"] or "-"].append((bench["name"], bench["stats"]["median"]))
+        if only is None or bench["group"] in only:
+            groups[bench["group"] or "-"].append((bench["name"], bench["stats"]["median"]))
     machine = data.get("machine_info", {})  # type: ignore[attr-defined]
     lines = [
         f"Machine: {machine.get('cpu', {}).get('brand_raw', platform.processor())}, "  # type: ignore[union-attr]
@@ -84,6 +89,10 @@ def main() -> int:
         print(crit)
     if args.update:
         replace_between(args.update, "bench", text)
+        data = json.loads(args.json.read_text())
+        has_journal = any(b["group"] in JOURNAL_GROUPS for b in data["benchmarks"])
+        if has_journal and "<!-- journal:start -->" in args.update.read_text():
+            replace_between(args.update, "journal", table(data, JOURNAL_GROUPS))
         if crit:
             replace_between(args.update, "criterion", crit)
     return 0

@@ -5,12 +5,14 @@
 //! - [`encode`]: the percent-encodings venues sign.
 //! - [`book`]: the L2 order book in fixed point, with venue checksums.
 //! - [`feeds`]: venue book feeds: decode, sequence, checksum, resync.
+//! - [`journal`]: the order journal, an append-only write-ahead log with torn-tail recovery.
 //! - [`ws`]: the WebSocket codec (RFC 6455, permessage-deflate) and opening handshake.
 
 pub mod book;
 pub mod encode;
 pub mod feeds;
 pub mod fixed;
+pub mod journal;
 pub mod sign;
 pub mod ws;
 

@@ -3,6 +3,7 @@
 //! (`ValueError`) are declared once; this module imports them on the (cold) error path.
 
 use engine::book::BookError;
+use engine::journal::JournalError;
 use engine::{FixedError, SignError};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -12,6 +13,7 @@ use pyo3::types::PyType;
 static DECIMAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static SIGNING_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static BOOK_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static JOURNAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn raise(py: Python<'_>, cell: &'static PyOnceLock<Py<PyType>>, name: &str, msg: String) -> PyErr {
     match cell.import(py, "venuegate.errors", name) {
@@ -56,4 +58,21 @@ pub fn book_err(py: Python<'_>, err: &BookError) -> PyErr {
         BookError::Number { .. } | BookError::NegativeSize(_) => err.to_string(),
     };
     raise(py, &BOOK_ERROR, "BookError", msg)
+}
+
+/// Maps a journal error to `venuegate.errors.JournalError`. Journal messages name the file, the
+/// offset and the OS error; records are never quoted, so no payload reaches an exception.
+#[cold]
+pub fn journal_err(py: Python<'_>, err: &JournalError) -> PyErr {
+    let msg = match err {
+        JournalError::Io { .. }
+        | JournalError::Foreign { .. }
+        | JournalError::Version { .. }
+        | JournalError::Corrupt { .. }
+        | JournalError::TooLarge { .. }
+        | JournalError::BadOffset { .. }
+        | JournalError::Closed { .. }
+        | JournalError::GroupSync { .. } => err.to_string(),
+    };
+    raise(py, &JOURNAL_ERROR, "JournalError", msg)
 }

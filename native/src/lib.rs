@@ -8,6 +8,7 @@ mod book;
 mod bytes;
 mod errors;
 mod fixed;
+mod journal;
 mod request;
 mod sign;
 mod ticks;
@@ -25,5 +26,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     request::register(m)?;
     ws::register(m)?;
     ticks::register(m)?;
+    journal::register(m)?;
     Ok(())
 }

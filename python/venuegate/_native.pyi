@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Final, Literal, final
 
 __all__ = [
+    "JOURNAL_MAX_PAYLOAD",
     "MAX_SCALE",
     "Book",
     "BookFeed",
@@ -17,6 +18,7 @@ __all__ = [
     "Es256Key",
     "Fixed",
     "Hmac",
+    "Journal",
     "QuerySigner",
     "SignedRequest",
     "TickDecoder",
@@ -24,6 +26,7 @@ __all__ = [
     "__version__",
     "inflate_gzip",
     "inflate_raw",
+    "read_journal",
     "sha256",
     "sha512",
     "urlencode",
@@ -516,3 +519,77 @@ class TickDecoder:
     @property
     def size_precision(self) -> int:
         """Digits after the point in sizes."""
+
+# --- Order journal (engine/src/journal.rs) ------------------------------------------------------
+
+JOURNAL_MAX_PAYLOAD: Final[int]
+"""The largest record payload a journal accepts (64 MiB)."""
+
+@final
+class Journal:
+    """An append-only order journal (write-ahead log) of framed, CRC-checked records.
+
+    Each `append` is one `write` syscall: once it returns, the record survives a process crash
+    (even SIGKILL). `fsync` says when records are forced to disk: "none" (never, except on
+    `sync()`), "group" (a background thread every `group_interval_ms` when there were writes)
+    or "always" (after every append). Opening an existing file drops a torn tail
+    (`recovered_torn_bytes`) and resumes at the next sequence number; a foreign file or a bad
+    record with valid records after it raises `JournalError`.
+    """
+
+    def __new__(
+        cls,
+        path: str,
+        fsync: Literal["none", "group", "always"] = "none",
+        group_interval_ms: int = 5,
+    ) -> Journal: ...
+    def append(self, kind: int, payload: bytes) -> int:
+        """Appends one record (`kind` 0..=255); returns its sequence number."""
+
+    def append_batch(self, records: Iterable[tuple[int, bytes]]) -> int:
+        """Appends records with one write; returns the last sequence number."""
+
+    def sync(self) -> None:
+        """Forces everything appended to disk (fdatasync), without the GIL."""
+
+    def close(self) -> None:
+        """Stops the group-commit thread and syncs what it had not; idempotent."""
+
+    def __enter__(self) -> Journal: ...
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool: ...
+    @property
+    def path(self) -> str:
+        """The journal file."""
+
+    @property
+    def fsync(self) -> str:
+        """The fsync policy: none, group or always."""
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next record gets."""
+
+    @property
+    def recovered_torn_bytes(self) -> int:
+        """Bytes of torn tail dropped when the journal was opened."""
+
+    @property
+    def end_offset(self) -> int:
+        """The file length: just past the last record."""
+
+    @property
+    def sync_count(self) -> int:
+        """Syncs performed so far (explicit, per record, and by the group-commit thread)."""
+
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+
+def read_journal(path: str, offset: int = 0) -> tuple[list[tuple[int, int, bytes]], int, int]:
+    """Reads a journal's records, read-only: `(records, end_offset, torn_bytes)`.
+
+    `records` are `(seq, kind, payload)` in order; `end_offset` is just past the last good
+    record (pass it as the next `offset` to tail a file being appended to); `torn_bytes` are
+    the bytes after it that do not form a record (reported, not removed). Raises
+    `JournalError` for a foreign file, an offset inside the header, or corruption.
+    """
