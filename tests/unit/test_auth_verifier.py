@@ -15,7 +15,19 @@ from venuegate.auth import VENUES, SignedRequest, signer
 from venuegate.sim.verify import Credentials, VerificationError, verify_request
 
 NAMES = st.text(alphabet=string.ascii_letters + "_-", min_size=1, max_size=12).filter(
-    lambda k: k not in {"timestamp", "signature", "nonce", "Signature", "recvWindow"}
+    # Names the signers set themselves (HTX signs AccessKeyId, SignatureMethod/Version, Timestamp).
+    lambda k: k
+    not in {
+        "timestamp",
+        "signature",
+        "nonce",
+        "Signature",
+        "recvWindow",
+        "Timestamp",
+        "AccessKeyId",
+        "SignatureMethod",
+        "SignatureVersion",
+    }
 )
 VALUES = st.one_of(
     st.text(max_size=20).filter(lambda t: "\x00" not in t),

@@ -65,6 +65,11 @@ class Credentials:
         return f"Credentials(api_key={self.api_key!r}, secret=<redacted>)"
 
 
+class StaleTimestampError(VerificationError):
+    """The request's timestamp (or nonce) is outside the venue's window: the venue answers with
+    its timestamp code (Binance -1021, OKX 50102), not its bad-signature code."""
+
+
 def _fail(venue: str, reason: str) -> VerificationError:
     return VerificationError(f"{venue}: {reason}", venue=venue)
 
@@ -85,7 +90,9 @@ def _same(a: str | bytes, b: str | bytes) -> bool:
 
 def _within(now_ms: int | None, ts_ms: int, window_ms: int, venue: str) -> None:
     if now_ms is not None and abs(now_ms - ts_ms) > window_ms:
-        raise _fail(venue, f"timestamp {ts_ms} outside {window_ms} ms of server time {now_ms}")
+        raise StaleTimestampError(
+            f"{venue}: timestamp {ts_ms} outside {window_ms} ms of server time {now_ms}", venue=venue
+        )
 
 
 def _b64url_decode(part: str) -> bytes:
@@ -120,7 +127,12 @@ def _binance(req: _Request, cred: Credentials, now_ms: int | None) -> None:
     if "timestamp" not in params:
         raise _fail(v, "Mandatory parameter 'timestamp' was not sent")
     recv_window = int(params.get("recvWindow", "5000"))
-    _within(now_ms, int(params["timestamp"]), recv_window, v)
+    # "timestamp < serverTime + 1000 && serverTime - timestamp <= recvWindow" (request-security)
+    ts = int(params["timestamp"])
+    if now_ms is not None and not (ts < now_ms + 1000 and now_ms - ts <= recv_window):
+        raise StaleTimestampError(
+            f"{v}: Timestamp for this request is outside of the recvWindow", venue=v
+        )
     if cred.secret.lstrip().startswith("-----BEGIN"):
         key = load_pem_private_key(cred.secret.encode(), password=None)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
@@ -327,4 +339,4 @@ def verify_request(
     check(request, credentials, now_ms)
 
 
-__all__ = ["Credentials", "VerificationError", "verify_request"]
+__all__ = ["Credentials", "StaleTimestampError", "VerificationError", "verify_request"]

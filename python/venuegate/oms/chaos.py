@@ -1,0 +1,581 @@
+"""`venuegate chaos`: a random order flow through the engine against a venue (by default the
+embedded simulator with a fault profile), with the engine process SIGKILLed every ~K orders and
+restarted from its journal; at the end the simulator's ledger and the engine's journal must agree.
+
+The parent process runs the simulator (so it outlives every crash) and spawns the engine as a
+child (`python -m venuegate.oms.chaos worker ...`); credentials reach the child through its
+environment, never its command line. After the flow, a last child cancels what is open, settles
+every order with the venue and exports the journal; the parent compares:
+
+* lost: a venue order the journal does not know, or knows in another state or fill quantity;
+* duplicated: an intent that produced more than one venue order (or a venue order per client id
+  more than once);
+* mismatched: fills (trade ids) or the net position per symbol differ;
+* bans: any 418-style ban the simulator issued.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import json
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["ChaosOptions", "compare", "main", "run_chaos"]
+
+_ENV_KEY = "VENUEGATE_CHAOS_API_KEY"
+_ENV_SECRET = "VENUEGATE_CHAOS_API_SECRET"  # noqa: S105 - an environment variable name
+_ENV_PASS = "VENUEGATE_CHAOS_PASSPHRASE"  # noqa: S105 - an environment variable name
+
+
+@dataclass(slots=True)
+class ChaosOptions:
+    """Options of one chaos run (see `venuegate chaos --help`)."""
+
+    venue: str
+    orders: int = 500
+    seed: int = 1
+    faults: str = "heavy"
+    crash_every: int = 100
+    ledger: Path | None = None
+    journal: Path = Path("chaos.journal")
+    rest_url: str | None = None
+    ws_url: str | None = None
+    ws_api_url: str | None = None
+    api_key: str | None = None
+    api_secret: str | None = None
+    passphrase: str | None = None
+    symbol: str | None = None
+    price: Decimal | None = None
+    tick: Decimal | None = None
+    lot: Decimal | None = None
+    size: Decimal | None = None
+    timeout_s: float = 0.25
+    step_hz: float = 50.0
+    concurrency: int = 3
+    settle_s: float = 60.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- comparison ---------------------------------------------------------------------------------
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                out.append(json.loads(line))
+    return out
+
+
+def ledger_orders(events: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Folds ledger events into each venue order's final state, fills and quantity."""
+    orders: dict[str, dict[str, Any]] = {}
+    for ev in events:
+        cid = str(ev["client_order_id"])
+        o = orders.setdefault(
+            cid,
+            {
+                "accepted": 0,
+                "venue_order_id": None,
+                "qty": Decimal(0),
+                "filled": Decimal(0),
+                "fills": [],
+                "end": None,
+                "rejected": False,
+                "symbol": ev.get("symbol"),
+                "side": ev.get("side"),
+                "replaces": None,
+            },
+        )
+        name = ev["event"]
+        if name == "accepted":
+            o["accepted"] += 1
+            o["venue_order_id"] = ev.get("venue_order_id")
+            o["qty"] = Decimal(str(ev["qty"]))
+            o["replaces"] = ev.get("replaces")
+        elif name == "fill":
+            o["filled"] += Decimal(str(ev["qty"]))
+            o["fills"].append(str(ev["trade_id"]))
+        elif name == "amended":
+            o["qty"] = Decimal(str(ev["qty"]))
+        elif name in ("canceled", "expired"):
+            o["end"] = name
+        elif name == "rejected":
+            o["rejected"] = True
+    for o in orders.values():
+        if o["accepted"] == 0:
+            o["state"] = "rejected"
+        elif o["end"] is not None:
+            o["state"] = o["end"]
+        elif o["filled"] >= o["qty"]:
+            o["state"] = "filled"
+        elif o["filled"] > 0:
+            o["state"] = "partially_filled"
+        else:
+            o["state"] = "new"
+    return orders
+
+
+def compare(ledger_path: Path, export_path: Path) -> dict[str, Any]:
+    """Compares the venue's ledger with the engine's journal export."""
+    ledger = ledger_orders(_read_jsonl(ledger_path))
+    journal = {str(o["client_order_id"]): o for o in _read_jsonl(export_path)}
+    lost: list[str] = []
+    mismatched: list[str] = []
+    duplicated: list[str] = []
+    phantom: list[str] = []
+    pos_ledger: dict[str, Decimal] = {}
+    pos_journal: dict[str, Decimal] = {}
+    for cid, lo in ledger.items():
+        if lo["accepted"] > 1:
+            duplicated.append(cid)
+        if lo["accepted"] == 0:
+            jo = journal.get(cid)
+            if jo is not None and jo["state"] != "rejected":
+                mismatched.append(f"{cid}: venue rejected it, journal says {jo['state']}")
+            continue
+        sign = 1 if lo["side"] == "buy" else -1
+        pos_ledger[lo["symbol"]] = pos_ledger.get(lo["symbol"], Decimal(0)) + sign * lo["filled"]
+        jo = journal.get(cid)
+        if jo is None:
+            lost.append(f"{cid}: venue order {lo['venue_order_id']} unknown to the journal")
+            continue
+        problems = []
+        if jo["state"] != lo["state"]:
+            problems.append(f"state {jo['state']} != venue {lo['state']}")
+        if Decimal(jo["filled_qty"]) != lo["filled"]:
+            problems.append(f"filled {jo['filled_qty']} != venue {lo['filled']}")
+        if sorted(jo.get("fills") or []) != sorted(lo["fills"]):
+            problems.append("fill trade ids differ")
+        if jo.get("venue_order_id") not in (None, lo["venue_order_id"]):
+            problems.append(f"venue id {jo['venue_order_id']} != {lo['venue_order_id']}")
+        if jo.get("venue_order_id") is None:
+            problems.append("venue order id unknown")
+        if problems:
+            (lost if jo["state"] == "rejected" else mismatched).append(f"{cid}: " + "; ".join(problems))
+    for cid, jo in journal.items():
+        if cid not in ledger and jo["state"] != "rejected":
+            phantom.append(f"{cid}: journal says {jo['state']}, the venue never had it")
+        if jo["state"] != "rejected" and cid in ledger and ledger[cid]["accepted"]:
+            sym = ledger[cid]["symbol"]
+            sign = 1 if ledger[cid]["side"] == "buy" else -1
+            pos_journal[sym] = pos_journal.get(sym, Decimal(0)) + sign * Decimal(jo["filled_qty"])
+    positions_agree = all(
+        pos_ledger.get(s, Decimal(0)) == pos_journal.get(s, Decimal(0))
+        for s in set(pos_ledger) | set(pos_journal)
+    )
+    intents = {jo.get("intent_id") for jo in journal.values() if jo.get("intent_id")}
+    return {
+        "venue_orders": sum(1 for o in ledger.values() if o["accepted"]),
+        "journal_orders": len(journal),
+        "intents": len(intents),
+        "fills": sum(len(o["fills"]) for o in ledger.values()),
+        "lost": len(lost),
+        "duplicated": len(duplicated),
+        "mismatched": len(mismatched) + len(phantom) + (0 if positions_agree else 1),
+        "positions": {s: str(v) for s, v in sorted(pos_ledger.items())},
+        "positions_journal": {s: str(v) for s, v in sorted(pos_journal.items())},
+        "examples": (lost + duplicated + mismatched + phantom)[:10],
+    }
+
+
+# -- the worker (engine process) ---------------------------------------------------------------
+def _adapter(opts: ChaosOptions) -> Any:
+    from venuegate.auth import signer
+    from venuegate.venues.base import Endpoints
+
+    module = importlib.import_module(f"venuegate.venues.{opts.venue}")
+    assert opts.rest_url is not None and opts.ws_url is not None  # noqa: S101 - set by the parent
+    key = os.environ.get(_ENV_KEY, "")
+    secret = os.environ.get(_ENV_SECRET, "")
+    host = urlsplit(opts.rest_url).netloc
+    sig = signer(
+        opts.venue,
+        api_key=key,
+        secret=secret,
+        passphrase=os.environ.get(_ENV_PASS) or None,
+        host=host,
+    )
+    return module.Adapter(
+        endpoints=Endpoints(opts.rest_url, opts.ws_url, opts.ws_api_url), signer=sig
+    )
+
+
+async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
+    from venuegate.model import OrderState, OrderType, Side, TimeInForce
+    from venuegate.net.clock import ClockSync
+    from venuegate.net.ratelimit import RateLimiter
+    from venuegate.net.rest import RestClient, Timeouts
+    from venuegate.oms.engine import OrderManager
+    from venuegate.oms.journal import export_orders
+
+    adapter = _adapter(opts)
+    loopback = urlsplit(opts.rest_url or "").hostname in ("127.0.0.1", "localhost", "::1")
+    limiter = RateLimiter(adapter.rate_model)
+    rest_box: list[RestClient] = []
+
+    async def server_ms() -> int:
+        call = adapter.server_time()
+        if call is None:
+            return int(time.time() * 1000)
+        return int(adapter.parse_server_time(await rest_box[0].call(call)))
+
+    clock = ClockSync(server_ms, venue=opts.venue, samples=4)
+    rest = RestClient(
+        adapter,
+        limiter=limiter,
+        clock_ms=clock.now_ms,
+        timeouts=Timeouts(connect=1.0, read=opts.timeout_s, total=max(1.0, opts.timeout_s * 4)),
+        ssl=not loopback,
+    )
+    rest_box.append(rest)
+    symbol = opts.symbol or ""
+    assert opts.price is not None and opts.tick is not None and opts.lot is not None  # noqa: S101
+    tick, lot = opts.tick, opts.lot
+    size = opts.size or lot * 100
+    async with rest:
+        with contextlib.suppress(Exception):
+            await clock.resync()
+        async with OrderManager.open(
+            adapter,
+            rest,
+            journal_path=opts.journal,
+            symbols=[symbol],
+            clock=clock,
+            ssl=not loopback,
+        ) as om:
+            print(f"ready {om.intents} recovered={om.recovery.orders}", flush=True)
+            if mode == "settle":
+                for _ in range(5):
+                    await om.cancel_all(symbol)
+                    await om.settle(opts.settle_s / 5)
+                    await om.reconcile()
+                    if not om.sm.open_orders():
+                        break
+                    await asyncio.sleep(0.5)
+                open_left = len(om.sm.open_orders())
+                print(
+                    "settled "
+                    + json.dumps(
+                        {
+                            "open": open_left,
+                            "alarms": len(om.sm.alarms),
+                            "alarm_kinds": sorted({str(a.kind) for a in om.sm.alarms}),
+                            "stats": {
+                                k: v
+                                for k, v in vars_of(om.stats).items()
+                                if not isinstance(v, dict) or v
+                            },
+                        }
+                    ),
+                    flush=True,
+                )
+            else:
+                rng = random.Random(opts.seed * 7919 + om.intents)
+                ref = opts.price
+                sem = asyncio.Semaphore(max(1, opts.concurrency))
+
+                async def one() -> None:
+                    nonlocal ref
+                    async with sem:
+                        live = [
+                            t
+                            for t in om.sm.open_orders()
+                            if t.state in (OrderState.NEW, OrderState.PARTIALLY_FILLED)
+                            and t.pending is None
+                        ]
+                        r = rng.random()
+                        if live and r < 0.15:
+                            await om.cancel(rng.choice(live).client_order_id)
+                            return
+                        if live and r < 0.30:
+                            t = rng.choice(live)
+                            new_price = (t.price or ref) + tick * rng.randint(-3, 3)
+                            if new_price == t.price:
+                                new_price += tick
+                            with contextlib.suppress(ValueError):
+                                await om.amend(t.client_order_id, price=new_price)
+                            return
+                        side = rng.choice((Side.BUY, Side.SELL))
+                        qty = (size * rng.randint(1, 30) / 10).quantize(lot)
+                        if qty <= 0:
+                            qty = lot
+                        kind = rng.random()
+                        otype, tif, px = OrderType.LIMIT, TimeInForce.GTC, None
+                        offset = rng.randint(-4, 6)
+                        base = ref + (tick * offset if side is Side.BUY else -tick * offset)
+                        px = base.quantize(tick)
+                        if kind < 0.05:
+                            otype, px = OrderType.MARKET, None
+                        elif kind < 0.15:
+                            tif = TimeInForce.IOC
+                        elif kind < 0.20:
+                            tif = TimeInForce.FOK
+                        elif kind < 0.30:
+                            tif = TimeInForce.POST_ONLY
+                            px = (ref - tick * 3 if side is Side.BUY else ref + tick * 3).quantize(
+                                tick
+                            )
+                        try:
+                            t = await om.place(symbol, side, qty, px, type=otype, time_in_force=tif)
+                        except Exception as exc:
+                            print(f"skip {type(exc).__name__}: {exc}", flush=True)
+                            return
+                        if t.average_price is not None:
+                            ref = t.average_price.quantize(tick)
+
+                pending: set[asyncio.Task[None]] = set()
+                while om.intents < opts.orders:
+                    while len(pending) >= max(1, opts.concurrency):
+                        _done, pending = await asyncio.wait(
+                            pending, return_when=asyncio.FIRST_COMPLETED
+                        )
+                    pending.add(asyncio.create_task(one()))
+                    print(f"progress {om.intents}", flush=True)
+                if pending:
+                    await asyncio.wait(pending)
+                print(f"done {om.intents}", flush=True)
+    if export is not None:
+        export_orders(opts.journal, export)
+    return 0
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    """The fields of a slotted dataclass as a dict."""
+    return {k: getattr(obj, k) for k in getattr(obj, "__slots__", ())}
+
+
+# -- the parent ----------------------------------------------------------------------------------
+async def run_chaos(opts: ChaosOptions) -> dict[str, Any]:
+    """Runs the whole chaos experiment; returns the JSON summary (with `ok`)."""
+    from venuegate.sim.md.market import CATALOG
+    from venuegate.sim.trade.server import TradeSim
+
+    started = time.monotonic()
+    sim: TradeSim | None = None
+    env = dict(os.environ)
+    if opts.rest_url is None:
+        for p in (opts.journal, opts.ledger):
+            if p is not None and p.exists():
+                p.unlink()
+        sim = TradeSim(
+            [opts.venue], seed=opts.seed, profile=opts.faults, ledger=opts.ledger,
+            step_hz=opts.step_hz,
+        )  # fmt: skip
+        await sim.start()
+        opts.rest_url = sim.rest_url(opts.venue)
+        opts.ws_url = sim.private_ws_url(opts.venue)
+        opts.ws_api_url = sim.ws_api_url(opts.venue)
+        cred = sim.credentials(opts.venue)
+        env[_ENV_KEY], env[_ENV_SECRET] = cred.api_key, cred.secret
+        if cred.passphrase:
+            env[_ENV_PASS] = cred.passphrase
+        inst = CATALOG[opts.venue][0]
+        opts.symbol = opts.symbol or inst.symbol
+        opts.price = opts.price or inst.start_price
+        opts.tick = opts.tick or inst.tick
+        opts.lot = opts.lot or inst.lot
+        opts.size = opts.size or inst.typical_size
+    else:
+        if not (opts.api_key and opts.api_secret and opts.ws_url and opts.symbol and opts.price):
+            raise SystemExit(
+                "--rest-url needs --ws-url, --api-key, --api-secret, --symbol, --price, --tick, --lot"
+            )
+        env[_ENV_KEY], env[_ENV_SECRET] = opts.api_key, opts.api_secret
+        if opts.passphrase:
+            env[_ENV_PASS] = opts.passphrase
+    rng = random.Random(opts.seed)
+    restarts = 0
+    failures = 0
+    progress = 0
+    settled: dict[str, Any] = {}
+    export = opts.journal.with_suffix(opts.journal.suffix + ".export.jsonl")
+    try:
+        while True:
+            kill_at = (
+                progress + max(1, int(opts.crash_every * rng.uniform(0.5, 1.5)))
+                if opts.crash_every > 0
+                else None
+            )
+            code, progress, killed, _ = await _run_child(opts, env, "flow", kill_at, progress)
+            if killed:
+                restarts += 1
+                continue
+            if code != 0:
+                failures += 1
+                if failures > 5:
+                    raise RuntimeError(f"the engine worker failed {failures} times (exit {code})")
+                continue
+            break
+        code, _, _, settled = await _run_child(opts, env, "settle", None, progress, export)
+        if code != 0:
+            raise RuntimeError(f"the settle worker failed (exit {code})")
+    finally:
+        if sim is not None:
+            await sim.stop()
+    summary: dict[str, Any] = {
+        "venue": opts.venue,
+        "orders": opts.orders,
+        "seed": opts.seed,
+        "faults": opts.faults,
+        "restarts": restarts,
+        "worker_failures": failures,
+        "settle": settled,
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }
+    ok = settled.get("open", 1) == 0
+    if sim is not None and opts.ledger is not None:
+        result = compare(opts.ledger, export)
+        summary.update(result)
+        summary["bans"] = sim.bans()
+        summary["simulator"] = sim.summary()[opts.venue]
+        ok = ok and result["lost"] == 0 and result["duplicated"] == 0
+        ok = ok and result["mismatched"] == 0 and summary["bans"] == 0
+    summary["ok"] = ok
+    return summary
+
+
+async def _run_child(
+    opts: ChaosOptions,
+    env: dict[str, str],
+    mode: str,
+    kill_at: int | None,
+    progress: int,
+    export: Path | None = None,
+) -> tuple[int, int, bool, dict[str, Any]]:
+    args = [
+        sys.executable, "-m", "venuegate.oms.chaos", "worker", mode,
+        "--venue", opts.venue, "--orders", str(opts.orders), "--seed", str(opts.seed),
+        "--journal", str(opts.journal), "--rest-url", opts.rest_url or "",
+        "--ws-url", opts.ws_url or "", "--symbol", opts.symbol or "",
+        "--price", str(opts.price), "--tick", str(opts.tick), "--lot", str(opts.lot),
+        "--size", str(opts.size), "--timeout", str(opts.timeout_s),
+        "--concurrency", str(opts.concurrency), "--settle-seconds", str(opts.settle_s),
+    ]  # fmt: skip
+    if opts.ws_api_url:
+        args += ["--ws-api-url", opts.ws_api_url]
+    if export is not None:
+        args += ["--export", str(export)]
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, env=env, start_new_session=True
+    )
+    assert proc.stdout is not None  # noqa: S101 - PIPE was asked for
+    killed = False
+    settled: dict[str, Any] = {}
+    while True:
+        line = await proc.stdout.readline()
+        if not line:
+            break
+        text = line.decode().strip()
+        if text.startswith("progress "):
+            progress = int(text.split()[1])
+            if kill_at is not None and progress >= kill_at and not killed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                killed = True
+        elif text.startswith("settled "):
+            settled = json.loads(text[len("settled ") :])
+        elif text.startswith(("done ", "ready ")):
+            if text.startswith("done "):
+                progress = int(text.split()[1])
+        elif text and os.environ.get("VENUEGATE_CHAOS_VERBOSE"):
+            print(f"[worker] {text}", file=sys.stderr)
+    code = await proc.wait()
+    return code, progress, killed, settled
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="venuegate chaos", description=__doc__.split("\n\n")[0])
+    add_chaos_arguments(p)
+    return p
+
+
+def add_chaos_arguments(p: argparse.ArgumentParser) -> None:
+    """The `venuegate chaos` options."""
+    p.add_argument("--venue", required=True)
+    p.add_argument("--orders", type=int, default=500)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--faults", default="heavy", help="fault profile: none, light, heavy")
+    p.add_argument("--crash-every", type=int, default=100, help="SIGKILL every ~K orders (0: never)")
+    p.add_argument("--ledger", type=Path, default=None)
+    p.add_argument("--journal", type=Path, default=Path("chaos.journal"))
+    p.add_argument("--rest-url")
+    p.add_argument("--ws-url")
+    p.add_argument("--ws-api-url")
+    p.add_argument("--api-key")
+    p.add_argument("--api-secret")
+    p.add_argument("--passphrase")
+    p.add_argument("--symbol")
+    p.add_argument("--price", type=Decimal)
+    p.add_argument("--tick", type=Decimal)
+    p.add_argument("--lot", type=Decimal)
+    p.add_argument("--size", type=Decimal)
+    p.add_argument("--timeout", type=float, default=0.25, help="REST read timeout, seconds")
+    p.add_argument("--concurrency", type=int, default=3)
+    p.add_argument("--settle-seconds", type=float, default=60.0)
+
+
+def options_from(ns: argparse.Namespace) -> ChaosOptions:
+    """`ChaosOptions` from parsed arguments."""
+    return ChaosOptions(
+        venue=ns.venue,
+        orders=ns.orders,
+        seed=ns.seed,
+        faults=ns.faults,
+        crash_every=ns.crash_every,
+        ledger=ns.ledger,
+        journal=ns.journal,
+        rest_url=ns.rest_url,
+        ws_url=ns.ws_url,
+        ws_api_url=ns.ws_api_url,
+        api_key=ns.api_key,
+        api_secret=ns.api_secret,
+        passphrase=ns.passphrase,
+        symbol=ns.symbol,
+        price=ns.price,
+        tick=ns.tick,
+        lot=ns.lot,
+        size=ns.size,
+        timeout_s=ns.timeout,
+        concurrency=ns.concurrency,
+        settle_s=ns.settle_seconds,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m venuegate.oms.chaos` (the worker entry point, and a standalone runner)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"]:
+        mode = argv[1]
+        p = _parser()
+        p.add_argument("--export", type=Path)
+        ns = p.parse_args(argv[2:])
+        opts = options_from(ns)
+        try:
+            import uvloop
+
+            runner = uvloop.run
+        except ImportError:  # pragma: no cover - uvloop is a dependency
+            runner = asyncio.run
+        return runner(_worker(opts, mode, ns.export))
+    ns = _parser().parse_args(argv)
+    summary = asyncio.run(run_chaos(options_from(ns)))
+    print(json.dumps(summary, indent=2, default=str))
+    return 0 if summary["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

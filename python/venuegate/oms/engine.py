@@ -1,0 +1,960 @@
+"""`OrderManager`: one venue's order path — risk check, journal, rate limit, sign, send, track,
+reconcile — built so that no order is ever lost or sent twice.
+
+    async with OrderManager.open(adapter, rest, journal_path="orders.journal") as om:
+        order = await om.place("BTCUSDT", Side.BUY, Decimal("0.01"), Decimal("43000"))
+        await om.amend(order.client_order_id, price=Decimal("42990"))
+        await om.cancel(order.client_order_id)
+
+The rules it keeps:
+
+* Every intent (new order, cancel, amend) is journaled *before* its request leaves; every state
+  change and every fill is journaled when it is applied. A restart replays the journal and
+  resumes exactly, then reconciles with the venue.
+* A request whose outcome is unknown (timeout, dropped connection, 5xx after sending, a duplicate
+  client id after a resend) makes the order UNKNOWN; it is resolved by querying the venue by
+  client order id — never by a blind resend. A request the venue certainly did not act on
+  (rate-limited, clock skew, a retryable refusal) is resent with the *same* client order id,
+  which the venue refuses as a duplicate if an earlier attempt landed after all.
+* Reconciliation (at start, after every private-stream reconnect, and for every UNKNOWN order)
+  queries open orders, unresolved orders by client id and recent fills, and settles each order;
+  orders found at the venue that the journal does not know are adopted and reported.
+* Single writer: everything runs on the event loop that owns the manager; other threads submit
+  with `submit_threadsafe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from venuegate.errors import (
+    BannedError,
+    ClockSkewError,
+    ConfigError,
+    DuplicateOrderError,
+    OrderNotFoundError,
+    RateLimitedError,
+    RetryableError,
+    UnknownOutcomeError,
+    VenueError,
+    VenuegateError,
+    VenueUnavailableError,
+)
+from venuegate.model import Order, OrderState, OrderType, Side, TimeInForce
+from venuegate.net.backoff import Backoff
+from venuegate.oms.journal import (
+    AmendIntentRecord,
+    CancelIntentRecord,
+    IntentRecord,
+    MarkerRecord,
+    OrderJournal,
+    Record,
+    ReportRecord,
+    StateRecord,
+)
+from venuegate.oms.state import FillInfo, OrderStateMachine, TrackedOrder, Transition
+from venuegate.oms.stream import PrivateStreamSession
+from venuegate.oms.types import Alarm, ReportKind, VenueReport
+from venuegate.venues.base import Amend, AmendMode, HttpCall, HttpResponse, VenueAdapter
+
+__all__ = ["EngineStats", "OrderManager", "RecoveryReport"]
+
+log = logging.getLogger("venuegate.oms")
+
+T = TypeVar("T")
+
+
+class _Rest:
+    """What the manager needs of `venuegate.net.rest.RestClient`."""
+
+    async def call(self, call: HttpCall) -> HttpResponse:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+    async def __call__(self, call: HttpCall) -> HttpResponse:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    """What a journal replay found."""
+
+    records: int = 0
+    orders: int = 0
+    open_orders: int = 0
+    unknown: int = 0
+    torn_bytes: int = 0
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """Counters for summaries and tests."""
+
+    placed: int = 0
+    resent_same_id: int = 0
+    unknown: int = 0
+    resolved: int = 0
+    rejected: int = 0
+    adopted: int = 0
+    reconciles: int = 0
+    fills_fetched: int = 0
+    alarms: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, err: BaseException) -> None:
+        """Counts an error by class name."""
+        name = type(err).__name__
+        self.errors[name] = self.errors.get(name, 0) + 1
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+class OrderManager:
+    """One venue's orders.
+
+    Args:
+        adapter: the venue adapter (with its signer).
+        rest: the venue's REST client (`RestClient`).
+        journal: the open journal (see `open` for the usual construction with recovery).
+        symbols: instruments traded (for open-order and fill queries, private subscriptions).
+        session: a short id that makes client order ids unique across processes sharing a
+            key; kept in the journal so restarts keep it.
+        risk: pre-trade risk (`venuegate.risk.checks.PreTradeRisk`), or None.
+        clock: the venue's `ClockSync`, or None.
+        on_update: called after every change of an order.
+        on_alarm: called with every alarm.
+        private_stream: run the venue's private stream (True), or rely on queries (False).
+        ssl: TLS verification for the private stream.
+        unknown_grace_s: how long after sending a NOT_FOUND answer counts as final (a request
+            may still be in flight inside the venue).
+    """
+
+    def __init__(
+        self,
+        adapter: VenueAdapter,
+        rest: Any,
+        journal: OrderJournal,
+        *,
+        symbols: Sequence[str],
+        session: str | None = None,
+        risk: Any | None = None,
+        clock: Any | None = None,
+        on_update: Callable[[TrackedOrder], None] | None = None,
+        on_alarm: Callable[[Alarm], None] | None = None,
+        private_stream: bool = True,
+        ssl: Any = True,
+        unknown_grace_s: float = 1.0,
+        max_attempts: int = 8,
+    ) -> None:
+        self.adapter = adapter
+        self.venue = adapter.venue
+        self.rest = rest
+        self.journal = journal
+        self.symbols = tuple(symbols)
+        self.session = session or secrets.token_hex(3)
+        self.risk = risk
+        self.clock = clock
+        self.on_update = on_update
+        self._on_alarm = on_alarm
+        self.sm = OrderStateMachine(on_alarm=self._alarm)
+        self.stats = EngineStats()
+        self._next_intent = 1
+        self._by_venue_id: dict[str, str] = {}
+        self._sent_at: dict[str, float] = {}
+        self._resolving: dict[str, asyncio.Task[None]] = {}
+        self._reconcile_lock = asyncio.Lock()
+        self._fills_since_ms: dict[str, int] = {}
+        self._unknown_grace_s = unknown_grace_s
+        self._max_attempts = max_attempts
+        self._stream: PrivateStreamSession | None = None
+        self._want_stream = private_stream
+        self._ssl = ssl
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.recovery = RecoveryReport()
+        self.stream_up = asyncio.Event()
+
+    # -- construction ----------------------------------------------------------------------
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        adapter: VenueAdapter,
+        rest: Any,
+        *,
+        journal_path: str | Path,
+        symbols: Sequence[str],
+        fsync: Literal["none", "group", "always"] = "none",
+        reconcile: bool = True,
+        **kwargs: Any,
+    ) -> AsyncIterator[OrderManager]:
+        """Opens (recovering) the journal, starts the manager, reconciles, and closes cleanly."""
+        existing = Path(journal_path).exists() and Path(journal_path).stat().st_size > 0
+        records = list(OrderJournal.replay(journal_path)) if existing else []
+        journal = OrderJournal(journal_path, fsync=fsync)
+        om = cls(adapter, rest, journal, symbols=symbols, **kwargs)
+        om.restore(records)
+        om.recovery.torn_bytes = journal.recovered_torn_bytes
+        try:
+            await om.start(reconcile=reconcile)
+            yield om
+        finally:
+            await om.close()
+
+    def restore(self, records: Sequence[tuple[int, Record]]) -> RecoveryReport:
+        """Rebuilds the state machine from journal records (before `start`)."""
+        intents: dict[str, IntentRecord] = {}
+        states: dict[str, StateRecord] = {}
+        fills: dict[str, list[FillInfo]] = {}
+        session: str | None = None
+        for _, rec in records:
+            if isinstance(rec, IntentRecord):
+                intents[rec.client_order_id] = rec
+                self._next_intent = max(self._next_intent, rec.intent_id + 1)
+            elif isinstance(rec, StateRecord):
+                states[rec.client_order_id] = rec
+            elif isinstance(rec, ReportRecord) and rec.kind == ReportKind.FILL.value:
+                r = rec.to_report()
+                if r.trade_id is not None and r.last_qty is not None and r.last_price is not None:
+                    fills.setdefault(r.client_order_id, []).append(
+                        FillInfo(
+                            r.trade_id,
+                            r.last_qty,
+                            r.last_price,
+                            r.fee,
+                            r.fee_asset,
+                            r.liquidity,
+                            r.ts_ms,
+                        )
+                    )
+            elif isinstance(rec, MarkerRecord) and rec.name == "session_start":
+                session = session or rec.data.get("session")
+        if session is not None:
+            self.session = session
+        rep = RecoveryReport(records=len(records))
+        replaced_by = {
+            s.replaces: cid for cid, s in states.items() if s.replaces is not None
+        }
+        for cid, intent in intents.items():
+            st = states.get(cid)
+            quantity = Decimal(st.quantity if st is not None else intent.quantity)
+            price_s = st.price if st is not None else intent.price
+            order = Order(
+                venue=intent.venue,
+                symbol=intent.symbol,
+                client_order_id=cid,
+                side=Side(intent.side),
+                type=OrderType(intent.type),
+                quantity=quantity,
+                price=Decimal(price_s) if price_s is not None else None,
+                time_in_force=TimeInForce(intent.time_in_force),
+                reduce_only=intent.reduce_only,
+                expire_at=(
+                    datetime.fromtimestamp(intent.expire_at_ms / 1000)
+                    if intent.expire_at_ms is not None
+                    else None
+                ),
+            )
+            state = OrderState(st.state) if st is not None else OrderState.PENDING_NEW
+            if state is OrderState.PENDING_NEW:
+                state = OrderState.UNKNOWN  # journaled, maybe sent: ask the venue
+            t = self.sm.restore(
+                order,
+                intent_id=intent.intent_id if intent.intent_id > 0 else None,
+                state=state,
+                venue_order_id=st.venue_order_id if st is not None else None,
+                fills=fills.get(cid, ()),
+                replaces=st.replaces if st is not None else None,
+                replaced_by=replaced_by.get(cid),
+                adopted=intent.intent_id <= 0,
+            )
+            if t.venue_order_id:
+                self._by_venue_id[t.venue_order_id] = cid
+            self._sent_at[cid] = intent.ts_ns / 1e9
+            rep.orders += 1
+            if not t.is_terminal:
+                rep.open_orders += 1
+            if t.state is OrderState.UNKNOWN:
+                rep.unknown += 1
+        self.recovery = rep
+        return rep
+
+    async def start(self, *, reconcile: bool = True) -> None:
+        """Marks the session, starts the private stream and reconciles."""
+        self._loop = asyncio.get_running_loop()
+        self.journal.write(
+            MarkerRecord(
+                _now_ns(),
+                "session_start",
+                {"session": self.session, "venue": self.venue, "recovered": str(self.recovery.orders)},
+            )
+        )
+        if self._want_stream:
+            self._stream = PrivateStreamSession(
+                self.adapter,
+                self.rest,
+                self.symbols,
+                on_reports=self.apply_reports,
+                on_ready=self._stream_ready,
+                on_down=self.stream_up.clear,
+                ssl=self._ssl,
+            )
+            self._stream.start()
+        if reconcile:
+            await self.reconcile()
+
+    async def _stream_ready(self) -> None:
+        self.stream_up.set()
+        await self.reconcile()
+
+    async def close(self) -> None:
+        """Stops the stream and background work; syncs and closes the journal."""
+        if self._stream is not None:
+            await self._stream.stop()
+        for task in list(self._tasks) + list(self._resolving.values()):
+            task.cancel()
+        for task in list(self._tasks) + list(self._resolving.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if not self.journal.closed:
+            self.journal.sync()
+            self.journal.close()
+
+    # -- thread-safe submission --------------------------------------------------------------
+    def submit_threadsafe(
+        self, coro: Coroutine[Any, Any, T]
+    ) -> concurrent.futures.Future[T]:
+        """Runs `coro` (e.g. `om.place(...)`) on the manager's loop from another thread."""
+        if self._loop is None:
+            raise ConfigError("the order manager is not started", venue=self.venue)
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    # -- alarms and reports ------------------------------------------------------------------
+    def _alarm(self, alarm: Alarm) -> None:
+        self.stats.alarms += 1
+        log.warning("alarm %s %s %s: %s", alarm.kind, alarm.venue, alarm.client_order_id, alarm.detail)
+        if self._on_alarm is not None:
+            self._on_alarm(alarm)
+
+    def _state_record(self, t: TrackedOrder) -> StateRecord:
+        return StateRecord(
+            _now_ns(),
+            t.client_order_id,
+            t.state.value,
+            t.venue_order_id,
+            str(t.quantity),
+            _dec(t.price),
+            str(t.filled_qty),
+            _dec(t.average_price),
+            t.replaces,
+        )
+
+    def _journal_transition(self, tr: Transition, extra: Sequence[Record] = ()) -> None:
+        recs: list[Record] = list(extra)
+        if tr.changed:
+            recs.append(self._state_record(tr.order))
+        if recs:
+            self.journal.write_many(recs)
+        if tr.changed:
+            if tr.order.venue_order_id:
+                self._by_venue_id[tr.order.venue_order_id] = tr.order.client_order_id
+            if self.risk is not None:
+                self._risk_update(tr)
+            if self.on_update is not None:
+                self.on_update(tr.order)
+
+    def _risk_update(self, tr: Transition) -> None:
+        t = tr.order
+        risk = self.risk
+        if risk is None:
+            return
+        try:
+            if tr.new_fill is not None:
+                risk.on_fill(t.venue, t.symbol, t.side, tr.new_fill.qty, tr.new_fill.price)
+            if t.is_terminal and not tr.old_state.is_terminal:
+                risk.on_order_closed(t.snapshot(), t.remaining_qty)
+        except Exception:
+            log.exception("risk bookkeeping failed for %s", t.client_order_id)
+
+    def apply_reports(self, reports: Sequence[VenueReport]) -> None:
+        """Applies venue reports (stream, REST answers, queries) in order."""
+        for r in reports:
+            self.apply_report(r)
+
+    def apply_report(self, r: VenueReport) -> Transition | None:
+        """Applies one report: journals the fill and the new state, adopts unknown orders."""
+        if not r.client_order_id and r.venue_order_id:
+            cid = self._by_venue_id.get(r.venue_order_id)
+            if cid is None:
+                log.info("%s: report for unknown venue order %s", self.venue, r.venue_order_id)
+                return None
+            r = _with_cid(r, cid)
+        t = self.sm.get(r.client_order_id)
+        if t is None:
+            if r.kind in (ReportKind.STATUS, ReportKind.ACK) and r.symbol and r.side and r.quantity:
+                return self._adopt(r)
+            if r.kind is ReportKind.NOT_FOUND:
+                return None
+            # Unknown and not describable (e.g. a stray fill): the alarm says so.
+            return self.sm.apply(r)
+        tr = self.sm.apply(r)
+        if tr is None:
+            return None
+        extra: list[Record] = []
+        if tr.new_fill is not None:
+            extra.append(ReportRecord.from_report(r, _now_ns()))
+        self._journal_transition(tr, extra)
+        return tr
+
+    def _adopt(self, r: VenueReport) -> Transition | None:
+        t = self.sm.adopt(r)
+        self.stats.adopted += 1
+        order = t.snapshot()
+        recs: list[Record] = [
+            IntentRecord(
+                _now_ns(),
+                0,
+                t.client_order_id,
+                t.venue,
+                t.symbol,
+                t.side.value,
+                t.type.value,
+                t.time_in_force.value,
+                str(t.quantity),
+                _dec(t.price),
+                t.time_in_force is TimeInForce.POST_ONLY,
+                t.reduce_only,
+                None,
+            ),
+            self._state_record(t),
+        ]
+        self.journal.write_many(recs)
+        if t.venue_order_id:
+            self._by_venue_id[t.venue_order_id] = t.client_order_id
+        log.warning("%s: adopted order %s found at the venue", self.venue, order.client_order_id)
+        return None
+
+    # -- placing -------------------------------------------------------------------------------
+    def _new_intent(self) -> tuple[int, str]:
+        intent_id = self._next_intent
+        self._next_intent += 1
+        return intent_id, self.adapter.new_client_order_id(self.session, intent_id)
+
+    @property
+    def intents(self) -> int:
+        """Intents issued so far (restored ones included)."""
+        return self._next_intent - 1
+
+    async def place(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal | None = None,
+        *,
+        type: OrderType = OrderType.LIMIT,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_at: datetime | None = None,
+        reduce_only: bool = False,
+    ) -> TrackedOrder:
+        """Places an order; returns its tracked record (whatever the outcome: check `state`).
+
+        Raises:
+            RiskRejectedError: a pre-trade check refused it (nothing journaled or sent).
+            pydantic.ValidationError: the order is malformed (floats, missing price).
+        """
+        intent_id, cid = self._new_intent()
+        order = Order(
+            venue=self.venue,
+            symbol=symbol,
+            client_order_id=cid,
+            side=side,
+            type=type,
+            quantity=quantity,
+            price=price,
+            time_in_force=time_in_force,
+            expire_at=expire_at,
+            reduce_only=reduce_only,
+        )
+        if self.risk is not None:
+            self.risk.check(order)
+        call = self.adapter.place(order)  # refuses what the venue lacks before journaling
+        t = self.sm.track(order, intent_id=intent_id)
+        self.journal.write(
+            IntentRecord(
+                _now_ns(),
+                intent_id,
+                cid,
+                self.venue,
+                symbol,
+                side.value,
+                type.value,
+                time_in_force.value,
+                str(quantity),
+                _dec(price),
+                time_in_force is TimeInForce.POST_ONLY,
+                reduce_only,
+                int(expire_at.timestamp() * 1000) if expire_at is not None else None,
+            )
+        )
+        if self.risk is not None:
+            with contextlib.suppress(Exception):
+                self.risk.on_order_open(order)
+        self.stats.placed += 1
+        await self._send_place(t, order, call)
+        return t
+
+    async def _send_place(self, t: TrackedOrder, order: Order, call: HttpCall) -> None:
+        cid = t.client_order_id
+        backoff = Backoff(0.05, 2.0)
+        for attempt in range(self._max_attempts):
+            self._sent_at[cid] = time.time()
+            try:
+                resp = await self.rest.call(call)
+            except (ClockSkewError, RateLimitedError, RetryableError) as exc:
+                self.stats.error(exc)
+                if isinstance(exc, BannedError | VenueUnavailableError):
+                    self._failed(cid, "place", "not_sent", str(exc))
+                    return
+                if not self._same_id_resend_safe(exc):
+                    self._to_unknown(cid, "place", str(exc))
+                    return
+                await self._before_resend(exc, backoff)
+                self.stats.resent_same_id += 1
+                continue
+            except DuplicateOrderError as exc:
+                # An earlier attempt landed: find it, never re-id it.
+                self.stats.error(exc)
+                self._to_unknown(cid, "place", str(exc))
+                return
+            except UnknownOutcomeError as exc:
+                self.stats.error(exc)
+                self._to_unknown(cid, "place", str(exc))
+                return
+            except VenueError as exc:
+                self.stats.error(exc)
+                self.stats.rejected += 1
+                self._failed(cid, "place", "rejected", str(exc))
+                return
+            try:
+                reports = self.adapter.parse_place(order, resp)
+            except VenuegateError as exc:
+                self.stats.error(exc)
+                self._to_unknown(cid, "place", f"unreadable answer: {exc}")
+                return
+            self.apply_reports(reports)
+            return
+        self._to_unknown(cid, "place", f"no answer after {self._max_attempts} attempts")
+
+    def _same_id_resend_safe(self, exc: VenuegateError) -> bool:
+        # Nothing happened at the venue (that is what these classes mean); resending the same
+        # client id is safe outright where the venue refuses duplicates, and for refusals that
+        # happened before the request was processed (rate limits, clock) everywhere.
+        if isinstance(exc, RateLimitedError | ClockSkewError):
+            return True
+        return self.adapter.duplicate_client_ids_rejected
+
+    async def _before_resend(self, exc: VenuegateError, backoff: Backoff) -> None:
+        if isinstance(exc, ClockSkewError) and self.clock is not None:
+            with contextlib.suppress(VenuegateError, OSError, TimeoutError):
+                await self.clock.resync()
+            return
+        delay = backoff.next()
+        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        await asyncio.sleep(delay)
+
+    def _failed(self, cid: str, what: str, outcome: str, reason: str) -> None:
+        tr = self.sm.request_failed(cid, what, outcome, reason)  # type: ignore[arg-type]
+        self._journal_transition(tr)
+
+    def _to_unknown(self, cid: str, what: str, reason: str) -> None:
+        self.stats.unknown += 1
+        tr = self.sm.request_failed(cid, what, "unknown", reason)  # type: ignore[arg-type]
+        self._journal_transition(tr)
+        self._schedule_resolve(cid)
+
+    # -- cancel / amend ------------------------------------------------------------------------
+    async def cancel(self, client_order_id: str) -> TrackedOrder:
+        """Cancels an order (the outcome arrives as reports; check `state`)."""
+        t = self._get(client_order_id)
+        if t.is_terminal:
+            return t
+        self.journal.write(CancelIntentRecord(_now_ns(), client_order_id))
+        self._journal_transition(self.sm.request_cancel(client_order_id))
+        order = t.snapshot()
+        call = self.adapter.cancel(order)
+        backoff = Backoff(0.05, 2.0)
+        for _ in range(self._max_attempts):
+            try:
+                resp = await self.rest.call(call)
+            except OrderNotFoundError as exc:
+                # Already gone (filled, canceled, expired) or never there: ask.
+                self.stats.error(exc)
+                self._failed(client_order_id, "cancel", "rejected", str(exc))
+                self._schedule_resolve(client_order_id, force=True)
+                return t
+            except (ClockSkewError, RateLimitedError, RetryableError) as exc:
+                self.stats.error(exc)
+                if isinstance(exc, BannedError):
+                    self._failed(client_order_id, "cancel", "not_sent", str(exc))
+                    return t
+                await self._before_resend(exc, backoff)  # a cancel may always be resent
+                continue
+            except UnknownOutcomeError as exc:
+                self.stats.error(exc)
+                self._to_unknown(client_order_id, "cancel", str(exc))
+                return t
+            except VenueError as exc:
+                self.stats.error(exc)
+                self._failed(client_order_id, "cancel", "rejected", str(exc))
+                self._schedule_resolve(client_order_id, force=True)
+                return t
+            try:
+                self.apply_reports(self.adapter.parse_cancel(order, resp))
+            except VenuegateError as exc:
+                self.stats.error(exc)
+                self._to_unknown(client_order_id, "cancel", f"unreadable answer: {exc}")
+            return t
+        self._to_unknown(client_order_id, "cancel", "no answer")
+        return t
+
+    async def cancel_all(self, symbol: str | None = None) -> None:
+        """Cancels every open order (of `symbol`) with the venue's cancel-all, then
+        reconciles so every order settles.
+        """
+        for sym in [symbol] if symbol is not None else list(self.symbols):
+            for t in self.sm.open_orders():
+                if t.symbol == sym and not t.state.is_terminal and t.pending is None:
+                    with contextlib.suppress(ValueError):
+                        self.journal.write(CancelIntentRecord(_now_ns(), t.client_order_id))
+                        self._journal_transition(self.sm.request_cancel(t.client_order_id))
+            backoff = Backoff(0.05, 2.0)
+            for _ in range(self._max_attempts):
+                try:
+                    resp = await self.rest.call(self.adapter.cancel_all(sym))
+                    self.apply_reports(self.adapter.parse_cancel_all(resp))
+                    break
+                except (RateLimitedError, RetryableError, ClockSkewError, UnknownOutcomeError) as e:
+                    self.stats.error(e)
+                    await self._before_resend(e, backoff)
+                except VenueError as e:  # e.g. nothing to cancel
+                    self.stats.error(e)
+                    break
+        await self.reconcile()
+
+    async def amend(
+        self,
+        client_order_id: str,
+        *,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+    ) -> TrackedOrder:
+        """Amends a resting order; returns the order that carries it on (the replacement on
+        cancel-replace venues).
+        """
+        t = self._get(client_order_id)
+        mode = self.adapter.amend_mode
+        if mode is AmendMode.CANCEL_NEW:
+            await self.cancel(client_order_id)
+            await self._settled(client_order_id)
+            if t.state is not OrderState.CANCELED or t.remaining_qty <= 0:
+                return t
+            return await self.place(
+                t.symbol,
+                t.side,
+                quantity - t.filled_qty if quantity is not None else t.remaining_qty,
+                price if price is not None else t.price,
+                type=t.type,
+                time_in_force=t.time_in_force,
+            )
+        new_cid: str | None = None
+        intent_id = 0
+        if mode is AmendMode.REPLACE:
+            intent_id, new_cid = self._new_intent()
+        amend = Amend(quantity=quantity, price=price, new_client_order_id=new_cid)
+        old_order = t.snapshot()
+        call = self.adapter.amend(old_order, amend)
+        self._journal_transition(self.sm.request_replace(client_order_id, amend))
+        target: TrackedOrder = t
+        recs: list[Record] = []
+        if new_cid is not None:
+            new_order = Order(
+                venue=self.venue,
+                symbol=t.symbol,
+                client_order_id=new_cid,
+                side=t.side,
+                type=t.type,
+                quantity=quantity if quantity is not None else t.quantity,
+                price=price if price is not None else t.price,
+                time_in_force=t.time_in_force,
+            )
+            target = self.sm.link_replacement(client_order_id, new_order, intent_id)
+            recs.append(
+                IntentRecord(
+                    _now_ns(),
+                    intent_id,
+                    new_cid,
+                    self.venue,
+                    t.symbol,
+                    t.side.value,
+                    t.type.value,
+                    t.time_in_force.value,
+                    str(new_order.quantity),
+                    _dec(new_order.price),
+                    t.time_in_force is TimeInForce.POST_ONLY,
+                    False,
+                    None,
+                )
+            )
+            recs.append(self._state_record(target))
+            self._sent_at[new_cid] = time.time()
+        recs.insert(
+            0,
+            AmendIntentRecord(_now_ns(), client_order_id, _dec(quantity), _dec(price), new_cid),
+        )
+        self.journal.write_many(recs)
+        backoff = Backoff(0.05, 2.0)
+        for _ in range(self._max_attempts):
+            try:
+                resp = await self.rest.call(call)
+            except (ClockSkewError, RateLimitedError) as exc:
+                self.stats.error(exc)
+                if isinstance(exc, BannedError):
+                    self._failed(client_order_id, "amend", "not_sent", str(exc))
+                    return t
+                await self._before_resend(exc, backoff)
+                continue
+            except (UnknownOutcomeError, DuplicateOrderError, RetryableError) as exc:
+                self.stats.error(exc)
+                self._to_unknown(client_order_id, "amend", str(exc))
+                if new_cid is not None:
+                    self._schedule_resolve(new_cid)
+                return target
+            except VenueError as exc:
+                self.stats.error(exc)
+                self._failed(client_order_id, "amend", "rejected", str(exc))
+                self._schedule_resolve(client_order_id, force=True)
+                return t
+            try:
+                self.apply_reports(self.adapter.parse_amend(old_order, amend, resp))
+            except VenuegateError as exc:
+                self.stats.error(exc)
+                self._to_unknown(client_order_id, "amend", f"unreadable answer: {exc}")
+                if new_cid is not None:
+                    self._schedule_resolve(new_cid)
+            return target
+        self._to_unknown(client_order_id, "amend", "no answer")
+        if new_cid is not None:
+            self._schedule_resolve(new_cid)
+        return target
+
+    def _get(self, cid: str) -> TrackedOrder:
+        t = self.sm.get(cid)
+        if t is None:
+            raise ConfigError(f"unknown client order id {cid!r}", venue=self.venue)
+        return t
+
+    async def _settled(self, cid: str, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            t = self._get(cid)
+            if t.is_terminal or (t.pending is None and t.state is not OrderState.UNKNOWN):
+                return
+            task = self._resolving.get(cid)
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(asyncio.shield(task), timeout=timeout_s)
+            else:
+                await asyncio.sleep(0.02)
+
+    # -- resolving and reconciling --------------------------------------------------------------
+    def _schedule_resolve(self, cid: str, *, force: bool = False) -> None:
+        if cid in self._resolving and not self._resolving[cid].done():
+            return
+        task = asyncio.create_task(self._resolve(cid, force=force), name=f"resolve-{cid}")
+        self._resolving[cid] = task
+        def done(_t: asyncio.Task[None], c: str = cid) -> None:
+            if self._resolving.get(c) is _t:
+                del self._resolving[c]
+
+        task.add_done_callback(done)
+
+    async def _resolve(self, cid: str, *, force: bool = False) -> None:
+        backoff = Backoff(0.05, 2.0)
+        while True:
+            t = self.sm.get(cid)
+            if t is None:
+                return
+            if not force and t.state is not OrderState.UNKNOWN and t.pending is None:
+                return
+            wait = self._sent_at.get(cid, 0.0) + self._unknown_grace_s - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                done = await self.query(cid)
+            except (VenueError, OSError, TimeoutError) as exc:
+                self.stats.error(exc)
+                await asyncio.sleep(backoff.next())
+                continue
+            force = False
+            if done:
+                self.stats.resolved += 1
+                return
+            await asyncio.sleep(backoff.next())
+
+    async def query(self, cid: str) -> bool:
+        """Asks the venue for one order and applies the answer; fetches missing fills. Returns
+        True when the order's state is settled (not UNKNOWN, nothing pending).
+        """
+        t = self._get(cid)
+        order = t.snapshot()
+        resp = await self.rest.call(self.adapter.query(order))
+        reports = self.adapter.parse_query(order, resp)
+        self.apply_reports(reports)
+        if t.missing_fill_qty > 0 or (
+            t.venue_filled_qty is not None and t.venue_filled_qty > t.filled_qty
+        ):
+            await self.fetch_fills(t.symbol, self._since_ms(cid))
+        return t.state is not OrderState.UNKNOWN and t.pending is None
+
+    def _since_ms(self, cid: str) -> int:
+        sent = self._sent_at.get(cid)
+        base = int(sent * 1000) if sent is not None else int(time.time() * 1000) - 3_600_000
+        return base - 60_000
+
+    async def fetch_fills(self, symbol: str, since_ms: int) -> int:
+        """Fetches our executions on `symbol` since `since_ms` (paging forward) and applies
+        them; returns how many were new.
+        """
+        new = 0
+        seen: set[str] = set()
+        for _ in range(50):
+            resp = await self.rest.call(self.adapter.fills(symbol, since_ms))
+            reports = self.adapter.parse_fills(resp)
+            fresh = [r for r in reports if r.trade_id not in seen]
+            if not fresh:
+                break
+            for r in fresh:
+                seen.add(r.trade_id or "")
+                tr = self.apply_report(r)
+                if tr is not None and tr.new_fill is not None:
+                    new += 1
+            last = max((r.ts_ms for r in fresh), default=since_ms)
+            if last <= since_ms and len(fresh) < 2:
+                break
+            since_ms = last
+        self.stats.fills_fetched += new
+        return new
+
+    async def reconcile(self) -> None:
+        """Settles every order with the venue: open orders, then each of ours the venue no
+        longer lists (queried by client id), then recent fills. Orders the venue has that the
+        journal does not know are adopted and reported.
+        """
+        async with self._reconcile_lock:
+            self.stats.reconciles += 1
+            backoff = Backoff(0.05, 2.0)
+            listed: set[str] = set()
+            for sym in self.symbols:
+                for _ in range(self._max_attempts * 4):
+                    try:
+                        resp = await self.rest.call(self.adapter.open_orders(sym))
+                        reports = self.adapter.parse_open_orders(resp)
+                        break
+                    except (VenueError, OSError, TimeoutError) as exc:
+                        self.stats.error(exc)
+                        await asyncio.sleep(
+                            max(backoff.next(), getattr(exc, "retry_after", None) or 0.0)
+                        )
+                else:
+                    raise RetryableError("open orders unavailable", venue=self.venue)
+                for r in reports:
+                    if not r.client_order_id and r.venue_order_id:
+                        r = _with_cid(r, self._by_venue_id.get(r.venue_order_id, ""))
+                    listed.add(r.client_order_id)
+                    self.apply_report(r)
+            for t in list(self.sm.open_orders()):
+                if t.client_order_id in listed and t.state is not OrderState.UNKNOWN:
+                    continue
+                await self._query_until_answered(t.client_order_id)
+            for sym in self.symbols:
+                since = self._fills_since_ms.get(sym)
+                oldest = min(
+                    (
+                        self._since_ms(t.client_order_id)
+                        for t in self.sm.orders()
+                        if t.symbol == sym and (not t.is_terminal or t.missing_fill_qty > 0)
+                    ),
+                    default=None,
+                )
+                start = min(x for x in (since, oldest) if x is not None) if (
+                    since is not None or oldest is not None
+                ) else int(time.time() * 1000) - 3_600_000
+                now_ms = int(time.time() * 1000)
+                await self._fetch_fills_retrying(sym, start)
+                self._fills_since_ms[sym] = now_ms - 60_000
+            self.journal.write(
+                MarkerRecord(_now_ns(), "reconcile_done", {"open": str(len(self.sm.open_orders()))})
+            )
+
+    async def _query_until_answered(self, cid: str) -> None:
+        backoff = Backoff(0.05, 2.0)
+        for _ in range(self._max_attempts * 4):
+            try:
+                t = self._get(cid)
+                wait = self._sent_at.get(cid, 0.0) + self._unknown_grace_s - time.time()
+                if wait > 0 and t.state in (OrderState.UNKNOWN, OrderState.PENDING_NEW):
+                    await asyncio.sleep(wait)
+                await self.query(cid)
+                return
+            except (VenueError, OSError, TimeoutError) as exc:
+                self.stats.error(exc)
+                await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
+
+    async def _fetch_fills_retrying(self, symbol: str, since_ms: int) -> None:
+        backoff = Backoff(0.05, 2.0)
+        for _ in range(self._max_attempts * 4):
+            try:
+                await self.fetch_fills(symbol, since_ms)
+                return
+            except (VenueError, OSError, TimeoutError) as exc:
+                self.stats.error(exc)
+                await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
+
+    async def settle(self, timeout_s: float = 30.0) -> bool:
+        """Waits until no order is UNKNOWN or pending (reconciling as needed); True if so."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            unsettled = [
+                t for t in self.sm.open_orders() if t.state is OrderState.UNKNOWN or t.pending
+            ]
+            if not unsettled:
+                return True
+            for t in unsettled:
+                self._schedule_resolve(t.client_order_id, force=True)
+            await asyncio.sleep(0.1)
+        return False
+
+
+def _with_cid(r: VenueReport, cid: str) -> VenueReport:
+    from dataclasses import replace
+
+    return replace(r, client_order_id=cid)
+
