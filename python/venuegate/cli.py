@@ -245,8 +245,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_watch.add_argument("--json", action="store_true", help="print one JSON summary at the end")
     p_watch.add_argument("--price-precision", type=int, help="digits after the point in prices")
     p_watch.add_argument("--size-precision", type=int, help="digits after the point in sizes")
+    p_chaos = sub.add_parser(
+        "chaos", help="random order flow with faults and SIGKILL restarts; ledger vs journal"
+    )
+    from venuegate.oms.chaos import add_chaos_arguments  # noqa: PLC0415 - light import
+
+    add_chaos_arguments(p_chaos)
+    p_journal = sub.add_parser("journal", help="inspect an order journal")
+    jsub = p_journal.add_subparsers(dest="journal_command", required=True)
+    p_export = jsub.add_parser("export", help="one JSON line per order")
+    p_export.add_argument("journal", help="the journal file")
+    p_export.add_argument("--output", required=True, help="where the JSON lines go")
     args = parser.parse_args(argv)
     match args.command:
+        case "chaos":
+            import json  # noqa: PLC0415
+
+            from venuegate.oms.chaos import options_from, run_chaos  # noqa: PLC0415
+
+            summary = _run(run_chaos(options_from(args)))
+            print(json.dumps(summary, indent=2, default=str))
+            return 0 if summary["ok"] else 1
+        case "journal":
+            from venuegate.oms.journal import export_orders  # noqa: PLC0415
+
+            n = export_orders(args.journal, args.output)
+            print(f"{n} orders written to {args.output}")
+            return 0
         case "demo":
             status = demo(rounds=args.rounds)
             if args.seconds > 0:

@@ -66,6 +66,7 @@ class ChaosOptions:
     step_hz: float = 50.0
     concurrency: int = 3
     settle_s: float = 60.0
+    strategy: str = "random"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -337,6 +338,10 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
                         if t.average_price is not None:
                             ref = t.average_price.quantize(tick)
 
+                if opts.strategy == "mm":
+                    await _market_maker(om, opts, symbol, size)
+                    print(f"done {om.intents}", flush=True)
+                    return 0
                 pending: set[asyncio.Task[None]] = set()
                 while om.intents < opts.orders:
                     while len(pending) >= max(1, opts.concurrency):
@@ -351,6 +356,39 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
     if export is not None:
         export_orders(opts.journal, export)
     return 0
+
+
+async def _market_maker(om: Any, opts: ChaosOptions, symbol: str, size: Decimal) -> None:
+    """A small two-sided quoter: one bid and one ask `spread` ticks around a reference that
+    follows our fills; quotes are amended when the reference moves and replaced when filled."""
+    from venuegate.model import OrderState, Side
+
+    assert opts.price is not None and opts.tick is not None and opts.lot is not None  # noqa: S101
+    tick, lot = opts.tick, opts.lot
+    ref = opts.price
+    spread = 2
+    qty = (size / 2).quantize(lot) or lot
+    quotes: dict[Side, str] = {}
+    while om.intents < opts.orders:
+        for side in (Side.BUY, Side.SELL):
+            px = (ref - tick * spread if side is Side.BUY else ref + tick * spread).quantize(tick)
+            cid = quotes.get(side)
+            t = om.sm.get(cid) if cid is not None else None
+            if t is not None and t.average_price is not None:
+                ref = t.average_price.quantize(tick)
+            if t is None or t.is_terminal:
+                nt = await om.place(symbol, side, qty, px)
+                quotes[side] = nt.client_order_id
+            elif (
+                t.state in (OrderState.NEW, OrderState.PARTIALLY_FILLED)
+                and t.pending is None
+                and t.price != px
+            ):
+                with contextlib.suppress(ValueError):
+                    nt = await om.amend(t.client_order_id, price=px)
+                    quotes[side] = nt.client_order_id
+            print(f"progress {om.intents}", flush=True)
+        await asyncio.sleep(0.02)
 
 
 def vars_of(obj: Any) -> dict[str, Any]:
@@ -464,6 +502,7 @@ async def _run_child(
         "--price", str(opts.price), "--tick", str(opts.tick), "--lot", str(opts.lot),
         "--size", str(opts.size), "--timeout", str(opts.timeout_s),
         "--concurrency", str(opts.concurrency), "--settle-seconds", str(opts.settle_s),
+        "--strategy", opts.strategy,
     ]  # fmt: skip
     if opts.ws_api_url:
         args += ["--ws-api-url", opts.ws_api_url]
@@ -526,6 +565,10 @@ def add_chaos_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=0.25, help="REST read timeout, seconds")
     p.add_argument("--concurrency", type=int, default=3)
     p.add_argument("--settle-seconds", type=float, default=60.0)
+    p.add_argument(
+        "--strategy", choices=("random", "mm"), default="random",
+        help="random order flow, or a two-sided market maker",
+    )  # fmt: skip
 
 
 def options_from(ns: argparse.Namespace) -> ChaosOptions:
@@ -552,6 +595,7 @@ def options_from(ns: argparse.Namespace) -> ChaosOptions:
         timeout_s=ns.timeout,
         concurrency=ns.concurrency,
         settle_s=ns.settle_seconds,
+        strategy=ns.strategy,
     )
 
 

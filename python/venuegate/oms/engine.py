@@ -161,6 +161,8 @@ class OrderManager:
         ssl: Any = True,
         unknown_grace_s: float = 1.0,
         max_attempts: int = 8,
+        dead_man_s: float | None = None,
+        kill_switch: Any | None = None,
     ) -> None:
         self.adapter = adapter
         self.venue = adapter.venue
@@ -189,6 +191,10 @@ class OrderManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.recovery = RecoveryReport()
         self.stream_up = asyncio.Event()
+        self.kill_switch = kill_switch
+        self._dead_man_s = dead_man_s
+        self._dead_man: Any | None = None
+        self._cancel_on_disconnect: Any | None = None
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -305,6 +311,10 @@ class OrderManager:
                 {"session": self.session, "venue": self.venue, "recovered": str(self.recovery.orders)},
             )
         )
+        if self.kill_switch is not None:
+            self.kill_switch.register_cancel_all(self.venue, self._cancel_all_symbols)
+        if self._dead_man_s:
+            self._start_dead_man(self._dead_man_s)
         if self._want_stream:
             self._stream = PrivateStreamSession(
                 self.adapter,
@@ -312,21 +322,62 @@ class OrderManager:
                 self.symbols,
                 on_reports=self.apply_reports,
                 on_ready=self._stream_ready,
-                on_down=self.stream_up.clear,
+                on_down=self._stream_down,
                 ssl=self._ssl,
             )
             self._stream.start()
         if reconcile:
             await self.reconcile()
 
+    def _start_dead_man(self, timeout_s: float) -> None:
+        from venuegate.risk.deadman import DeadManSwitch, EngineCancelOnDisconnect
+
+        if self.adapter.dead_man(timeout_s, self.symbols) is not None:
+
+            async def arm(t: float) -> None:
+                call = self.adapter.dead_man(t, self.symbols)
+                if call is not None:
+                    await self.rest.call(call)
+
+            self._dead_man = DeadManSwitch(
+                arm, timeout_s=timeout_s, refresh_s=timeout_s / 3, venue=self.venue
+            )
+            self._dead_man.start()
+        else:
+            # No venue timer: cancel ourselves when the private stream stays down.
+            self._cancel_on_disconnect = EngineCancelOnDisconnect(
+                self._cancel_all_symbols, grace_s=timeout_s, venue=self.venue
+            )
+
+    async def _cancel_all_symbols(self) -> None:
+        await self.cancel_all()
+
     async def _stream_ready(self) -> None:
         self.stream_up.set()
+        if self._dead_man is not None:
+            self._dead_man.set_healthy(True)
+        if self._cancel_on_disconnect is not None:
+            self._cancel_on_disconnect.connection_restored()
         await self.reconcile()
+
+    def _stream_down(self) -> None:
+        self.stream_up.clear()
+        if self._dead_man is not None:
+            self._dead_man.set_healthy(False)
+        if self._cancel_on_disconnect is not None:
+            self._cancel_on_disconnect.connection_lost()
 
     async def close(self) -> None:
         """Stops the stream and background work; syncs and closes the journal."""
         if self._stream is not None:
             await self._stream.stop()
+        if self._dead_man is not None:
+            with contextlib.suppress(Exception):
+                await self._dead_man.stop(disarm=True)
+        if self._cancel_on_disconnect is not None:
+            await self._cancel_on_disconnect.close()
+        if self.kill_switch is not None:
+            self.kill_switch.unregister_cancel_all(self.venue)
         for task in list(self._tasks) + list(self._resolving.values()):
             task.cancel()
         for task in list(self._tasks) + list(self._resolving.values()):
@@ -348,6 +399,8 @@ class OrderManager:
     # -- alarms and reports ------------------------------------------------------------------
     def _alarm(self, alarm: Alarm) -> None:
         self.stats.alarms += 1
+        if self.kill_switch is not None:
+            self.kill_switch.on_alarm(alarm)
         log.warning("alarm %s %s %s: %s", alarm.kind, alarm.venue, alarm.client_order_id, alarm.detail)
         if self._on_alarm is not None:
             self._on_alarm(alarm)
@@ -492,6 +545,8 @@ class OrderManager:
             expire_at=expire_at,
             reduce_only=reduce_only,
         )
+        if self.kill_switch is not None:
+            self.kill_switch.check(self.venue)
         if self.risk is not None:
             self.risk.check(order)
         call = self.adapter.place(order)  # refuses what the venue lacks before journaling
