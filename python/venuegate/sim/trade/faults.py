@@ -50,7 +50,7 @@ class FaultProfile:
     name: str
     p: Mapping[TradeFault, float] = field(default_factory=dict)
     delay_s: float = 0.3
-    skew_ms: int = 3_000
+    skew_ms: int = 8_000
     maintenance_s: float = 0.5
 
 
@@ -102,6 +102,10 @@ class FaultDice:
     def force(self, fault: TradeFault, n: int = 1) -> None:
         """The next `n` rolls of `fault` hit."""
         self._forced[fault] = self._forced.get(fault, 0) + n
+
+    def roll_sign(self) -> bool:
+        """A fair coin from the same seeded source."""
+        return self._rng.random() < 0.5
 
     def roll(self, fault: TradeFault) -> bool:
         """True when `fault` happens now."""

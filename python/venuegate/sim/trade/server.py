@@ -123,7 +123,7 @@ class VenueContext:
         Raises:
             venuegate.sim.verify.VerificationError (StaleTimestampError for timestamps).
         """
-        body = await request.read() if request.can_read_body else None
+        body = await request.read() if request.body_exists else None
         req = _AioRequest(request.method, request.path_qs, request.headers, body or None)
         return self.verify_parts(req, api_key)
 
@@ -155,7 +155,8 @@ class VenueContext:
         now = time.time()
         if now >= self.skew_until and self.faults.roll(TradeFault.CLOCK_SKEW):
             self.skew_until = now + 5.0
-            self.skew_ms = self.faults.profile.skew_ms
+            # Either way: ahead (Binance refuses timestamps > 1 s in its future) or behind.
+            self.skew_ms = self.faults.profile.skew_ms * (1 if self.faults.roll_sign() else -1)
             self.count("clock_skew")
 
     async def after_accept(self, request: web.Request) -> str:
