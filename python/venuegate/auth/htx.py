@@ -46,6 +46,11 @@ class HtxSigner(Signer):
         super().__init__(api_key=api_key, host=(host or DEFAULT_HOST).lower(), clock_ms=clock_ms)
         self._mac = Hmac("sha256", secret)
 
+    def ws_signature(self, host: str, path: str, canonical_query: str) -> str:
+        """The base64 HMAC-SHA256 of the WebSocket v2 auth text (signature version 2.1):
+        "GET\\n<host>\\n<path>\\n<sorted, URI-encoded params>"."""
+        return self._mac.b64digest(f"GET\n{host.lower()}\n{path}\n{canonical_query}")
+
     def presign_text(self, method: str, path: str, query: str) -> str:
         """The exact text HTX signs (exposed for diagnostics: compare with the venue's)."""
         return f"{method.upper()}\n{self._host}\n{path}\n{query}"

@@ -50,7 +50,8 @@ class KrakenSigner(Signer):
         if nonce is not None:
             return nonce
         if timestamp_ms is not None:
-            return timestamp_ms
+            # Strictly increasing even when two requests share a millisecond.
+            return self.next_nonce(timestamp_ms)
         return self.next_nonce(self._clock_ms())
 
     def sign(

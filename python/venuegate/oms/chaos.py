@@ -130,6 +130,14 @@ def ledger_orders(events: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, An
     return orders
 
 
+def _state_class(state: str) -> str:
+    # Venues differ on what an unfilled IOC / FOK / post-only remainder is called: Binance says
+    # EXPIRED, OKX says canceled (with a cancelSource), Kraken says canceled or expired. Both are
+    # "closed by the venue without a full fill"; the filled quantity and the fill ids, compared
+    # exactly beside this, say the rest.
+    return "closed" if state in ("canceled", "expired") else state
+
+
 def compare(ledger_path: Path, export_path: Path) -> dict[str, Any]:
     """Compares the venue's ledger with the engine's journal export."""
     ledger = ledger_orders(_read_jsonl(ledger_path))
@@ -155,7 +163,7 @@ def compare(ledger_path: Path, export_path: Path) -> dict[str, Any]:
             lost.append(f"{cid}: venue order {lo['venue_order_id']} unknown to the journal")
             continue
         problems = []
-        if jo["state"] != lo["state"]:
+        if _state_class(jo["state"]) != _state_class(lo["state"]):
             problems.append(f"state {jo['state']} != venue {lo['state']}")
         if Decimal(jo["filled_qty"]) != lo["filled"]:
             problems.append(f"filled {jo['filled_qty']} != venue {lo['filled']}")

@@ -398,10 +398,9 @@ class OrderManager:
 
     # -- alarms and reports ------------------------------------------------------------------
     def _alarm(self, alarm: Alarm) -> None:
-        self.stats.alarms += 1
+        self.stats.alarms += 1  # the state machine logs it
         if self.kill_switch is not None:
             self.kill_switch.on_alarm(alarm)
-        log.warning("alarm %s %s %s: %s", alarm.kind, alarm.venue, alarm.client_order_id, alarm.detail)
         if self._on_alarm is not None:
             self._on_alarm(alarm)
 
@@ -691,19 +690,29 @@ class OrderManager:
         return t
 
     async def cancel_all(self, symbol: str | None = None) -> None:
-        """Cancels every open order (of `symbol`) with the venue's cancel-all, then
-        reconciles so every order settles.
-        """
+        """Cancels every open order (of `symbol`) with the venue's cancel-all (or one cancel per
+        order where the venue has none), then reconciles so every order settles."""
+        await self.reconcile()  # learn what is open, at the venue too
         for sym in [symbol] if symbol is not None else list(self.symbols):
-            for t in self.sm.open_orders():
-                if t.symbol == sym and not t.state.is_terminal and t.pending is None:
+            mine = [t for t in self.sm.open_orders() if t.symbol == sym]
+            for t in mine:
+                if not t.state.is_terminal and t.pending is None:
                     with contextlib.suppress(ValueError):
                         self.journal.write(CancelIntentRecord(_now_ns(), t.client_order_id))
                         self._journal_transition(self.sm.request_cancel(t.client_order_id))
+            try:
+                call = self.adapter.cancel_all(sym)
+            except ConfigError:
+                call = None  # no venue-wide cancel here: one by one
+            if call is None:
+                for t in mine:
+                    if not t.is_terminal:
+                        await self._cancel_call(t)
+                continue
             backoff = Backoff(0.05, 2.0)
             for _ in range(self._max_attempts):
                 try:
-                    resp = await self.rest.call(self.adapter.cancel_all(sym))
+                    resp = await self.rest.call(call)
                     self.apply_reports(self.adapter.parse_cancel_all(resp))
                     break
                 except (RateLimitedError, RetryableError, ClockSkewError, UnknownOutcomeError) as e:
@@ -713,6 +722,21 @@ class OrderManager:
                     self.stats.error(e)
                     break
         await self.reconcile()
+
+    async def _cancel_call(self, t: TrackedOrder) -> None:
+        order = t.snapshot()
+        backoff = Backoff(0.05, 2.0)
+        for _ in range(self._max_attempts):
+            try:
+                resp = await self.rest.call(self.adapter.cancel(order))
+                self.apply_reports(self.adapter.parse_cancel(order, resp))
+                return
+            except (RateLimitedError, RetryableError, ClockSkewError, UnknownOutcomeError) as e:
+                self.stats.error(e)
+                await self._before_resend(e, backoff)
+            except VenueError as e:
+                self.stats.error(e)
+                return
 
     async def amend(
         self,
@@ -880,8 +904,13 @@ class OrderManager:
         """
         t = self._get(cid)
         order = t.snapshot()
-        resp = await self.rest.call(self.adapter.query(order))
+        # `send`, not `call`: parse_query turns the venue's not-found answer into NOT_FOUND.
+        resp = await self.rest.send(self.adapter.query(order))
         reports = self.adapter.parse_query(order, resp)
+        follow = self.adapter.query_followup(order, resp) if not reports else None
+        if follow is not None:
+            resp = await self.rest.send(follow)
+            reports = self.adapter.parse_query(order, resp)
         self.apply_reports(reports)
         if t.missing_fill_qty > 0 or (
             t.venue_filled_qty is not None and t.venue_filled_qty > t.filled_qty

@@ -170,7 +170,7 @@ def _coinbase(req: _Request, cred: Credentials, now_ms: int | None) -> None:
     if not isinstance(nbf, int) or not isinstance(exp, int) or not 0 < exp - nbf <= 120:
         raise _fail(v, "JWT must expire within 120 s of nbf")
     if now_ms is not None and not nbf - 5 <= now_ms // 1000 <= exp:
-        raise _fail(v, "JWT expired or not yet valid")
+        raise StaleTimestampError(f"{v}: JWT expired or not yet valid", venue=v)
     host = cred.host or "api.coinbase.com"
     expected_uri = f"{req.method} {host}{urlsplit(req.path).path}"
     if claims.get("uri") != expected_uri:

@@ -43,7 +43,8 @@ __all__ = [
 
 class Op(StrEnum):
     """What a call does; error classification depends on it (a 5xx after PLACE is an unknown
-    outcome, after QUERY merely retryable)."""
+    outcome, after QUERY merely retryable).
+    """
 
     PLACE = "place"
     CANCEL = "cancel"
@@ -247,7 +248,8 @@ class VenueAdapter(ABC):
     @abstractmethod
     def new_client_order_id(self, session: str, n: int) -> str:
         """A client order id unique per (`session`, `n`), valid under the venue's rules
-        (length, alphabet; a UUID for Coinbase; an integer for Bitfinex `cid`)."""
+        (length, alphabet; a UUID for Coinbase; an integer for Bitfinex `cid`).
+        """
 
     # -- requests ------------------------------------------------------------------------
     @abstractmethod
@@ -268,7 +270,12 @@ class VenueAdapter(ABC):
 
     @abstractmethod
     def cancel_all(self, symbol: str | None) -> HttpCall:
-        """The call canceling every open order (of `symbol`, or all)."""
+        """The call canceling every open order (of `symbol`, or all).
+
+        Venues without a cancel-all build one from the open orders they have seen (a batch
+        cancel) and raise `ConfigError` when they know of none; the engine then cancels order
+        by order after listing open orders.
+        """
 
     @abstractmethod
     def parse_cancel_all(self, resp: HttpResponse) -> list[VenueReport]:
@@ -289,7 +296,13 @@ class VenueAdapter(ABC):
     @abstractmethod
     def parse_query(self, order: Order, resp: HttpResponse) -> list[VenueReport]:
         """One STATUS report, or one NOT_FOUND report when the venue has no such order (the
-        venue's not-found error is turned into NOT_FOUND here, not raised)."""
+        venue's not-found error is turned into NOT_FOUND here, not raised).
+        """
+
+    def query_followup(self, order: Order, resp: HttpResponse) -> HttpCall | None:
+        """A second call when `parse_query` of `resp` returned no report (undecided): Kraken
+        asks OpenOrders by client id first, then ClosedOrders. Default: none."""
+        return None
 
     @abstractmethod
     def open_orders(self, symbol: str | None) -> HttpCall:
@@ -325,14 +338,16 @@ class VenueAdapter(ABC):
 
     def dead_man(self, timeout_s: float, symbols: Sequence[str]) -> HttpCall | None:
         """The call arming (timeout > 0) or disarming (0) the venue's dead-man switch, or None
-        where the venue has none (the engine then cancels all itself on disconnect)."""
+        where the venue has none (the engine then cancels all itself on disconnect).
+        """
         return None
 
     # -- errors --------------------------------------------------------------------------
     @abstractmethod
     def check(self, op: Op, resp: HttpResponse) -> None:
         """Raises the classified `VenueError` if `resp` is an error (by the venue's table and
-        `op`: a 5xx or timeout-coded answer to a state-changing op is UnknownOutcomeError)."""
+        `op`: a 5xx or timeout-coded answer to a state-changing op is UnknownOutcomeError).
+        """
 
     # -- private stream ------------------------------------------------------------------
     @abstractmethod

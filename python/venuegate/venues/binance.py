@@ -98,7 +98,8 @@ RATE_MODEL: Final = RateModel(
     venue=VENUE,
     windows=(
         # exchangeInfo `rateLimits` (limits.md): REQUEST_WEIGHT 6000 / 1 MINUTE (per IP),
-        # ORDERS 100 / 10 SECOND and 200000 / 1 DAY (per account), RAW_REQUESTS 61000 / 5 MINUTE.
+        # ORDERS 50 / 10 SECOND and 160000 / 1 DAY (per account; the API FAQ and the
+        # exchangeInfo examples — accounts may be granted more: read exchangeInfo), RAW_REQUESTS 61000 / 5 MINUTE.
         Window(
             "REQUEST_WEIGHT",
             6000,
@@ -106,8 +107,8 @@ RATE_MODEL: Final = RateModel(
             WindowKind.FIXED,
             reserve={Priority.CANCEL: 0.05},
         ),
-        Window("ORDERS_10S", 100, 10.0, WindowKind.FIXED),
-        Window("ORDERS_1D", 200_000, 86_400.0, WindowKind.FIXED),
+        Window("ORDERS_10S", 50, 10.0, WindowKind.FIXED),
+        Window("ORDERS_1D", 160_000, 86_400.0, WindowKind.FIXED),
         Window("RAW_REQUESTS", 61_000, 300.0, WindowKind.FIXED),
         # SAPI endpoints have their own IP weight budget (12000 / minute).
         Window("SAPI_IP_WEIGHT", 12_000, 60.0, WindowKind.FIXED),

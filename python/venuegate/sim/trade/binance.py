@@ -103,14 +103,14 @@ class Api(VenueApi):
     def make_limits(self) -> SimLimits:
         """Binance spot's documented limits.
 
-        REQUEST_WEIGHT 6000/min, ORDERS 100/10 s and 200000/day, RAW_REQUESTS 61000/5 min;
+        REQUEST_WEIGHT 6000/min, ORDERS 50/10 s and 160000/day, RAW_REQUESTS 61000/5 min;
         a client that keeps sending while limited is banned (418) after 3 violations.
         """
         return SimLimits(
             [
                 SimWindow("REQUEST_WEIGHT", 6000, 60.0),
-                SimWindow("ORDERS_10S", 100, 10.0),
-                SimWindow("ORDERS_1D", 200_000, 86_400.0),
+                SimWindow("ORDERS_10S", 50, 10.0),
+                SimWindow("ORDERS_1D", 160_000, 86_400.0),
                 SimWindow("RAW_REQUESTS", 61_000, 300.0),
             ],
             ban_after=3,

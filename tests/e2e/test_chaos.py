@@ -1,0 +1,98 @@
+"""The chaos run, short form, per venue: random order flow with the heavy fault profile and
+SIGKILL restarts of the engine; the simulator's ledger and the journal must agree exactly.
+
+The full acceptance run (5,000 orders, >= 20 restarts per venue) is `make chaos` (see
+benches/RESULTS.md for its figures); CI runs this shorter form."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from venuegate.oms.chaos import ChaosOptions, compare, ledger_orders, run_chaos
+
+VENUES = ["binance", "okx", "kraken", "coinbase", "bitfinex", "htx"]
+ORDERS = int(os.environ.get("VENUEGATE_CHAOS_ORDERS", "60"))
+
+
+def _available(venue: str) -> bool:
+    try:
+        importlib.import_module(f"venuegate.venues.{venue}")
+        importlib.import_module(f"venuegate.sim.trade.{venue}")
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "venue",
+    [
+        pytest.param(v, marks=pytest.mark.skipif(not _available(v), reason="not landed"))
+        for v in VENUES
+    ],
+)
+def test_chaos_short(venue: str, tmp_path: Path) -> None:
+    opts = ChaosOptions(
+        venue=venue,
+        orders=ORDERS,
+        seed=11,
+        faults="heavy",
+        crash_every=ORDERS // 4,
+        ledger=tmp_path / "ledger.jsonl",
+        journal=tmp_path / "engine.journal",
+    )
+    summary = asyncio.run(run_chaos(opts))
+    detail = json.dumps(summary, indent=1, default=str)
+    assert summary["restarts"] >= 3, detail
+    assert summary["lost"] == 0, detail
+    assert summary["duplicated"] == 0, detail
+    assert summary["mismatched"] == 0, detail
+    assert summary["bans"] == 0, detail
+    assert summary["settle"]["open"] == 0, detail
+    assert ORDERS <= summary["intents"] <= ORDERS + 3, detail  # amends may add replacements
+    assert summary["venue_orders"] > ORDERS // 2, detail
+    assert summary["fills"] > 0, detail
+    assert summary["ok"], detail
+
+
+def test_compare_catches_lost_duplicated_and_mismatched(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.jsonl"
+    export = tmp_path / "e.jsonl"
+    events = [
+        {"event": "accepted", "client_order_id": "a", "venue_order_id": "1", "symbol": "X",
+         "side": "buy", "qty": "2", "price": "10"},
+        {"event": "fill", "client_order_id": "a", "venue_order_id": "1", "symbol": "X",
+         "side": "buy", "trade_id": "t1", "qty": "1", "price": "10"},
+        {"event": "accepted", "client_order_id": "b", "venue_order_id": "2", "symbol": "X",
+         "side": "sell", "qty": "1", "price": "11"},
+        {"event": "canceled", "client_order_id": "b", "venue_order_id": "2", "symbol": "X",
+         "side": "sell"},
+        {"event": "accepted", "client_order_id": "c", "venue_order_id": "3", "symbol": "X",
+         "side": "sell", "qty": "1", "price": "11"},
+        {"event": "accepted", "client_order_id": "c", "venue_order_id": "4", "symbol": "X",
+         "side": "sell", "qty": "1", "price": "11"},
+    ]  # fmt: skip
+    ledger.write_text("".join(json.dumps(e) + "\n" for e in events))
+    orders = ledger_orders(events)
+    assert orders["a"]["state"] == "partially_filled"
+    assert orders["b"]["state"] == "canceled"
+    journal = [
+        # a: the journal missed the fill -> mismatch; b: absent -> lost; c: two venue orders.
+        {"client_order_id": "a", "venue_order_id": "1", "state": "new", "filled_qty": "0",
+         "fills": [], "intent_id": 1},
+        {"client_order_id": "c", "venue_order_id": "4", "state": "new", "filled_qty": "0",
+         "fills": [], "intent_id": 3},
+        {"client_order_id": "z", "venue_order_id": None, "state": "new", "filled_qty": "0",
+         "fills": [], "intent_id": 4},
+    ]  # fmt: skip
+    export.write_text("".join(json.dumps(o) + "\n" for o in journal))
+    result = compare(ledger, export)
+    assert result["lost"] == 1
+    assert result["duplicated"] == 1
+    assert result["mismatched"] >= 2  # a's fills, the phantom z, and the positions

@@ -1,0 +1,192 @@
+"""The order manager end to end against the simulator: placement, fills, cancels, amends,
+unknown outcomes resolved by query (never a resend), restart from the journal, adoption."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from venuegate.auth import signer
+from venuegate.model import OrderState, OrderType, Side, TimeInForce
+from venuegate.net.clock import ClockSync
+from venuegate.net.ratelimit import RateLimiter
+from venuegate.net.rest import RestClient, Timeouts
+from venuegate.oms.engine import OrderManager
+from venuegate.oms.journal import OrderJournal, export_orders
+from venuegate.sim.md.market import CATALOG
+from venuegate.sim.trade import TradeFault, TradeSim
+from venuegate.venues.base import Endpoints
+
+VENUES = ["binance", "okx", "kraken", "coinbase", "bitfinex", "htx"]
+
+
+def _available(venue: str) -> bool:
+    try:
+        importlib.import_module(f"venuegate.venues.{venue}")
+        importlib.import_module(f"venuegate.sim.trade.{venue}")
+    except ImportError:
+        return False
+    return True
+
+
+def run[T](coro: Awaitable[T]) -> T:
+    return asyncio.run(asyncio.wait_for(coro, 60))  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def manager(
+    sim: TradeSim, venue: str, journal: Path, **kwargs: Any
+) -> AsyncIterator[OrderManager]:
+    cred = sim.credentials(venue)
+    module = importlib.import_module(f"venuegate.venues.{venue}")
+    host = sim.rest_url(venue).split("//", 1)[1]
+    adapter = module.Adapter(
+        endpoints=Endpoints(sim.rest_url(venue), sim.private_ws_url(venue), sim.ws_api_url(venue)),
+        signer=signer(
+            venue, api_key=cred.api_key, secret=cred.secret, passphrase=cred.passphrase, host=host
+        ),
+    )
+    box: list[RestClient] = []
+
+    async def server_ms() -> int:
+        call = adapter.server_time()
+        assert call is not None
+        return int(adapter.parse_server_time(await box[0].call(call)))
+
+    clock = ClockSync(server_ms, samples=2)
+    rest = RestClient(
+        adapter,
+        limiter=RateLimiter(adapter.rate_model),
+        clock_ms=clock.now_ms,
+        timeouts=Timeouts(connect=1.0, read=0.2, total=1.0),
+        ssl=False,
+    )
+    box.append(rest)
+    symbol = CATALOG[venue][0].symbol
+    async with rest:
+        await clock.resync()
+        async with OrderManager.open(
+            adapter, rest, journal_path=journal, symbols=[symbol], clock=clock, ssl=False, **kwargs
+        ) as om:
+            await asyncio.wait_for(om.stream_up.wait(), 5)
+            yield om
+
+
+async def eventually(pred: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not pred():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.02)
+
+
+pytestmark = pytest.mark.parametrize(
+    "venue",
+    [
+        pytest.param(v, marks=pytest.mark.skipif(not _available(v), reason="not landed"))
+        for v in VENUES
+    ],
+)
+
+
+def _inst(venue: str) -> tuple[str, Decimal, Decimal, Decimal]:
+    i = CATALOG[venue][0]
+    return i.symbol, i.tick, i.lot, i.typical_size
+
+
+def test_place_fill_cancel_and_journal(venue: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with TradeSim([venue], seed=3, step_hz=0) as sim:
+            ex = sim.exchange(venue)
+            symbol, tick, lot, size = _inst(venue)
+            bid, ask = ex.touch(symbol)
+            async with manager(sim, venue, tmp_path / "j") as om:
+                # A marketable buy fills at once (taker), maybe across levels.
+                t1 = await om.place(symbol, Side.BUY, size, ask + tick * 2)
+                await eventually(lambda: t1.state is OrderState.FILLED)
+                venue_order = ex.find(
+                    sim.credentials(venue).api_key, client_order_id=t1.client_order_id
+                )
+                assert venue_order is not None
+                assert t1.filled_qty == venue_order.filled == size
+                assert sorted(t1.fills) == sorted(f.trade_id for f in venue_order.fills)
+                # A resting sell, canceled.
+                t2 = await om.place(symbol, Side.SELL, size, ask + tick * 50)
+                await eventually(lambda: t2.state is OrderState.NEW)
+                await om.cancel(t2.client_order_id)
+                await eventually(lambda: t2.state is OrderState.CANCELED)
+                # A resting buy amended.
+                t3 = await om.place(symbol, Side.BUY, size, bid - tick * 50)
+                await eventually(lambda: t3.state is OrderState.NEW)
+                t3b = await om.amend(t3.client_order_id, price=bid - tick * 40)
+                await eventually(
+                    lambda: t3b.state is OrderState.NEW and t3b.price == bid - tick * 40
+                )
+        out = tmp_path / "export.jsonl"
+        export_orders(tmp_path / "j", out)
+        assert out.read_text().count("\n") >= 3
+
+    run(main())
+
+
+def test_dropped_answer_becomes_unknown_then_resolved_without_resend(
+    venue: str, tmp_path: Path
+) -> None:
+    async def main() -> None:
+        async with TradeSim([venue], seed=4, step_hz=0) as sim:
+            ex = sim.exchange(venue)
+            account = sim.credentials(venue).api_key
+            symbol, tick, _lot, size = _inst(venue)
+            bid, _ask = ex.touch(symbol)
+            async with manager(sim, venue, tmp_path / "j", unknown_grace_s=0.05) as om:
+                sim.contexts[venue].faults.force(TradeFault.DROP_RESPONSE)
+                t = await om.place(symbol, Side.BUY, size, bid - tick * 20)
+                # The venue has it; we only know after asking.
+                await eventually(lambda: t.state is OrderState.NEW)
+                assert ex.find(account, client_order_id=t.client_order_id) is not None
+                assert om.stats.unknown >= 1
+                assert ex.stats["accepted"] == 1  # never sent twice
+                sim.contexts[venue].faults.force(TradeFault.REST_5XX_AFTER)
+                await om.cancel(t.client_order_id)
+                await eventually(lambda: t.state is OrderState.CANCELED)
+
+    run(main())
+
+
+def test_restart_resumes_from_journal_and_reconciles(venue: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with TradeSim([venue], seed=5, step_hz=0) as sim:
+            ex = sim.exchange(venue)
+            account = sim.credentials(venue).api_key
+            symbol, tick, _lot, size = _inst(venue)
+            bid, ask = ex.touch(symbol)
+            async with manager(sim, venue, tmp_path / "j") as om:
+                resting = await om.place(symbol, Side.BUY, size, bid - tick * 5)
+                await eventually(lambda: resting.state is OrderState.NEW)
+                cid = resting.client_order_id
+                om._stream and await om._stream.stop()  # noqa: SLF001 - simulate a dead stream
+            # While we are down the market fills it.
+            venue_order = ex.find(account, client_order_id=cid)
+            assert venue_order is not None
+            for _ in range(400):
+                sim.step()
+                if not venue_order.is_open:
+                    break
+            assert venue_order.filled > 0
+            async with manager(sim, venue, tmp_path / "j") as om2:
+                assert om2.recovery.orders == 1
+                t = om2.sm.get(cid)
+                assert t is not None
+                await eventually(lambda: t.filled_qty == venue_order.filled, timeout=5)
+                assert sorted(t.fills) == sorted(f.trade_id for f in venue_order.fills)
+                await om2.place(symbol, Side.SELL, size, ask + tick * 50)
+                assert om2.intents == 2  # intent numbering continues
+
+    run(main())
