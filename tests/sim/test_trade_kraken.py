@@ -245,10 +245,15 @@ def test_bad_signature_and_stale_nonce() -> None:
             with pytest.raises(AuthError) as info:
                 await rest.call(adapter.open_orders(None))
             assert info.value.code == "EAPI:Invalid signature"
-        async with kraken(seed=15) as (_sim, adapter, rest):
+        async with kraken(seed=15) as (sim, adapter, rest):
             await rest.call(adapter.open_orders(None))
-            assert adapter.signer is not None
-            old = RestClient(adapter, ssl=False, clock_ms=lambda: 1_000_000)
+            # A second process with a clock far behind: its own signer, so its own nonces.
+            cred = sim.credentials("kraken")
+            behind = Adapter(
+                endpoints=adapter.endpoints,
+                signer=signer("kraken", api_key=cred.api_key, secret=cred.secret),
+            )
+            old = RestClient(behind, ssl=False, clock_ms=lambda: 1_000_000)
             async with old:
                 with pytest.raises(ClockSkewError) as info2:
                     await old.call(adapter.open_orders(None))

@@ -46,7 +46,7 @@ class BitfinexSigner(Signer):
         if nonce is not None:
             n = nonce
         elif timestamp_ms is not None:
-            n = timestamp_ms * 1000
+            n = self.next_nonce(timestamp_ms * 1000)
         else:
             n = self.next_nonce(self._clock_ms() * 1000)
         if not 0 < n <= MAX_NONCE:

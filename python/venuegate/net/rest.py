@@ -115,6 +115,7 @@ class RestClient(RestCaller):
         self._session: aiohttp.ClientSession | None = None
         self._base = adapter.endpoints.rest_url.rstrip("/")
         self._on_response = on_response
+        self._closed = False
         self.sent = 0
 
     async def __aenter__(self) -> Self:
@@ -127,6 +128,10 @@ class RestClient(RestCaller):
         await self.close()
 
     def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RetryableError(
+                f"{self.adapter.venue}: the REST client is closed", venue=self.adapter.venue
+            )
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self._connections, ssl=self._ssl, keepalive_timeout=30.0
@@ -143,7 +148,8 @@ class RestClient(RestCaller):
         return self._session
 
     async def close(self) -> None:
-        """Closes the pool."""
+        """Closes the pool (for good: a closed client sends nothing more)."""
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -153,7 +159,11 @@ class RestClient(RestCaller):
             signer = self.adapter.signer
             if signer is None:
                 raise VenueError(f"{call.op} needs credentials", venue=self.adapter.venue)
-            ts = self._clock_ms() if self._clock_ms is not None else None
+            ts = (
+                self._clock_ms()
+                if self._clock_ms is not None and self.adapter.signs_with_server_time
+                else None
+            )
             signed = signer.sign(
                 call.method, call.path, params=call.params or None, body=call.body, timestamp_ms=ts
             )
@@ -188,9 +198,7 @@ class RestClient(RestCaller):
             ) as r:
                 written = True
                 raw = await r.read()
-                resp = HttpResponse(
-                    r.status, {k.lower(): v for k, v in r.headers.items()}, raw
-                )
+                resp = HttpResponse(r.status, {k.lower(): v for k, v in r.headers.items()}, raw)
         except aiohttp.ClientConnectorError as exc:
             err: VenueError = RetryableError(
                 f"{venue}: cannot connect ({type(exc).__name__})", venue=venue

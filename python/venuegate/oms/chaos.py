@@ -210,13 +210,8 @@ def _adapter(opts: ChaosOptions) -> Any:
     assert opts.rest_url is not None and opts.ws_url is not None  # noqa: S101 - set by the parent
     key = os.environ.get(_ENV_KEY, "")
     secret = os.environ.get(_ENV_SECRET, "")
-    host = urlsplit(opts.rest_url).netloc
     sig = signer(
-        opts.venue,
-        api_key=key,
-        secret=secret,
-        passphrase=os.environ.get(_ENV_PASS) or None,
-        host=host,
+        opts.venue, api_key=key, secret=secret, passphrase=os.environ.get(_ENV_PASS) or None
     )
     return module.Adapter(
         endpoints=Endpoints(opts.rest_url, opts.ws_url, opts.ws_api_url), signer=sig

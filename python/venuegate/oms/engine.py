@@ -304,6 +304,16 @@ class OrderManager:
     async def start(self, *, reconcile: bool = True) -> None:
         """Marks the session, starts the private stream and reconciles."""
         self._loop = asyncio.get_running_loop()
+        backoff = Backoff(0.05, 2.0)
+        for attempt in range(self._max_attempts * 4):
+            try:
+                await self.adapter.prepare(self.rest)
+                break
+            except (VenueError, OSError, TimeoutError) as exc:
+                if attempt == self._max_attempts * 4 - 1:
+                    raise
+                self.stats.error(exc)
+                await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
         self.journal.write(
             MarkerRecord(
                 _now_ns(),
@@ -472,7 +482,30 @@ class OrderManager:
         if tr.new_fill is not None:
             extra.append(ReportRecord.from_report(r, _now_ns()))
         self._journal_transition(tr, extra)
+        if tr.order.missing_fill_qty > 0 and r.kind is not ReportKind.FILL:
+            # The venue says more filled than the fills we hold (a stream without trade ids,
+            # a dropped report): fetch the executions, never invent them.
+            self._schedule_fills(tr.order)
         return tr
+
+    def _schedule_fills(self, t: TrackedOrder) -> None:
+        key = f"fills:{t.symbol}"
+        if key in self._resolving and not self._resolving[key].done():
+            return
+        since = self._since_ms(t.client_order_id)
+
+        async def fetch() -> None:
+            await asyncio.sleep(0.05)  # let a burst of reports land first
+            await self._fetch_fills_retrying(t.symbol, since)
+
+        task = asyncio.create_task(fetch(), name=key)
+        self._resolving[key] = task
+
+        def done(_t: asyncio.Task[None]) -> None:
+            if self._resolving.get(key) is _t:
+                del self._resolving[key]
+
+        task.add_done_callback(done)
 
     def _adopt(self, r: VenueReport) -> Transition | None:
         t = self.sm.adopt(r)
@@ -504,8 +537,12 @@ class OrderManager:
 
     # -- placing -------------------------------------------------------------------------------
     def _new_intent(self) -> tuple[int, str]:
-        intent_id = self._next_intent
+        intent_id, cid = self._peek_intent()
         self._next_intent += 1
+        return intent_id, cid
+
+    def _peek_intent(self) -> tuple[int, str]:
+        intent_id = self._next_intent
         return intent_id, self.adapter.new_client_order_id(self.session, intent_id)
 
     @property
@@ -531,7 +568,8 @@ class OrderManager:
             RiskRejectedError: a pre-trade check refused it (nothing journaled or sent).
             pydantic.ValidationError: the order is malformed (floats, missing price).
         """
-        intent_id, cid = self._new_intent()
+        # The intent number is taken only once the order passed every check (no await between).
+        intent_id, cid = self._peek_intent()
         order = Order(
             venue=self.venue,
             symbol=symbol,
@@ -549,6 +587,7 @@ class OrderManager:
         if self.risk is not None:
             self.risk.check(order)
         call = self.adapter.place(order)  # refuses what the venue lacks before journaling
+        self._next_intent += 1
         t = self.sm.track(order, intent_id=intent_id)
         self.journal.write(
             IntentRecord(

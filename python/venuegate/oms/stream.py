@@ -74,6 +74,11 @@ class PrivateStreamSession:
     async def stop(self) -> None:
         """Stops the session."""
         self._closing = True
+        for side in list(self._side):
+            side.cancel()
+        for side in list(self._side):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await side
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

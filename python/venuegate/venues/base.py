@@ -240,9 +240,17 @@ class VenueAdapter(ABC):
     client_id_max_len: ClassVar[int]
     rate_model: ClassVar[RateModel]
 
+    signs_with_server_time: ClassVar[bool] = True
+    """True when signatures carry a timestamp the venue checks against its clock (then the
+    client signs with the synced venue clock); False for nonce venues (Kraken, Bitfinex), whose
+    nonces must only increase and come from the local clock."""
+
     def __init__(self, *, endpoints: Endpoints, signer: Signer | None = None) -> None:
         self.endpoints = endpoints
         self.signer = signer
+
+    async def prepare(self, call: RestCaller) -> None:  # noqa: B027 - optional hook
+        """REST steps before trading (HTX looks up its spot account id). Default: none."""
 
     # -- identifiers ---------------------------------------------------------------------
     @abstractmethod

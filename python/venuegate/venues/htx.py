@@ -364,6 +364,12 @@ class Adapter(VenueAdapter):
         return body.get("data") if isinstance(body, dict) else None
 
     # -- accounts ----------------------------------------------------------------------------
+    async def prepare(self, call: RestCaller) -> None:
+        """Looks up the spot account id when it was not given."""
+        if self.account_id is None:
+            resp = await call(self.accounts())
+            self.parse_accounts(resp)
+
     def accounts(self) -> HttpCall:
         """`GET /v1/account/accounts`."""
         return self._get(Op.OTHER, "/v1/account/accounts", [], {"ACCOUNTS": 1})

@@ -349,6 +349,7 @@ def _ts_ms_from_rfc3339(value: object) -> int:
 class Adapter(VenueAdapter):
     """Kraken spot (REST order entry, WS v2 executions stream)."""
 
+    signs_with_server_time: ClassVar[bool] = False  # nonces: increasing, local clock
     venue: ClassVar[str] = VENUE
     amend_mode: ClassVar[AmendMode] = AmendMode.IN_PLACE
     # cl_ord_id is unique among *open* orders only: a resend after the first attempt closed

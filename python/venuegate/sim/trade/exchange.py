@@ -148,13 +148,25 @@ class Ledger:
         self.events: list[dict[str, object]] = []
         self.keep = path is None
 
-    def write(self, event: str, order: SimOrder, **extra: object) -> None:
-        """Appends one event."""
+    def write(
+        self,
+        event: str,
+        order: SimOrder,
+        *,
+        public_id: Callable[[str, str], str] | None = None,
+        **extra: object,
+    ) -> None:
+        """Appends one event (`public_id` maps exchange ids to the venue's spelling)."""
+        vid = order.venue_order_id
+        if public_id is not None:
+            vid = public_id("order", vid) if vid else vid
+            if isinstance(extra.get("trade_id"), str):
+                extra["trade_id"] = public_id("trade", str(extra["trade_id"]))
         rec: dict[str, object] = {
             "event": event,
             "venue": "",
             "client_order_id": order.client_order_id,
-            "venue_order_id": order.venue_order_id,
+            "venue_order_id": vid,
             "symbol": order.symbol,
             "side": order.side,
             "ts_ms": order.updated_ms,
@@ -229,6 +241,9 @@ class SimExchange:
         self._listeners: dict[str, list[Callable[[ExecEvent], None]]] = {}
         self.maintenance = False
         self.stats: dict[str, int] = {}
+        self.public_id: Callable[[str, str], str] = lambda _kind, value: value
+        """How the venue spells ids on the wire ("order" / "trade", exchange id → venue id);
+        set by the venue API so the ledger speaks the venue's ids (Kraken `O…`/`T…`)."""
 
     # -- market --------------------------------------------------------------------------
     def _level_sizes(self, inst: Instrument) -> list[Decimal]:
@@ -401,6 +416,7 @@ class SimExchange:
         self.ledger.write(
             "accepted",
             order,
+            public_id=self.public_id,
             venue=self.venue,
             qty=str(quantity),
             price=None if price is None else str(price),
@@ -460,6 +476,7 @@ class SimExchange:
         self.ledger.write(
             "fill",
             order,
+            public_id=self.public_id,
             venue=self.venue,
             trade_id=fill.trade_id,
             qty=str(qty),
@@ -473,7 +490,9 @@ class SimExchange:
         order.status = status
         order.updated_ms = self._clock_ms()
         self._open[order.symbol].pop(order.venue_order_id, None)
-        self.ledger.write(status, order, venue=self.venue, filled=str(order.filled))
+        self.ledger.write(
+            status, order, public_id=self.public_id, venue=self.venue, filled=str(order.filled)
+        )
         self._count(status)
         return self._emit(ExecEvent(status, self._snapshot(order)), order.account)
 
@@ -573,6 +592,7 @@ class SimExchange:
         self.ledger.write(
             "amended",
             order,
+            public_id=self.public_id,
             venue=self.venue,
             qty=str(new_qty),
             price=None if new_price is None else str(new_price),

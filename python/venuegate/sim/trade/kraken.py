@@ -133,6 +133,8 @@ class Api(VenueApi):
 
     def __init__(self, ctx: VenueContext) -> None:
         super().__init__(ctx)
+        # The ledger speaks Kraken's ids, as the client sees them.
+        self.ex.public_id = lambda kind, value: txid("O" if kind == "order" else "T", value)
         self._last_nonce: dict[str, int] = {}
         self._tokens: dict[str, str] = {}
         self._dead_man: dict[str, asyncio.TimerHandle] = {}

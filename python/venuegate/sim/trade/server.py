@@ -22,7 +22,7 @@ import importlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -246,6 +246,9 @@ class PrivateHub:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+            if not ws.closed:
+                with contextlib.suppress(Exception):
+                    await ws.close()
 
 
 class VenueApi(ABC):
@@ -306,6 +309,18 @@ class TradeSim:
         self._runners: list[web.AppRunner] = []
         self._ports: dict[str, int] = {}
         self._stepper: asyncio.Task[None] | None = None
+        self._transports: set[asyncio.BaseTransport] = set()
+
+    @web.middleware
+    async def _track(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        # Every connection is remembered so `stop` can close long-lived WebSocket ones.
+        if request.transport is not None:
+            self._transports.add(request.transport)
+        return await handler(request)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -329,7 +344,7 @@ class TradeSim:
                 {cred.api_key: cred},
             )
             api: VenueApi = module.Api(ctx)
-            app = web.Application(client_max_size=1 << 20)
+            app = web.Application(client_max_size=1 << 20, middlewares=[self._track])
             api.install(app)
             runner = web.AppRunner(app, handle_signals=False, access_log=None)
             await runner.setup()
@@ -363,7 +378,16 @@ class TradeSim:
             self._stepper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._stepper
+        for transport in self._transports:
+            if not transport.is_closing():
+                transport.close()
+        self._transports.clear()
         for runner in self._runners:
+            # Idle keep-alive connections the client side left open are closed too.
+            server = runner.server
+            for conn in list(server.connections if server is not None else ()):
+                if conn.transport is not None and not conn.transport.is_closing():
+                    conn.transport.close()
             await runner.cleanup()
         self._runners.clear()
         self.ledger.close()
