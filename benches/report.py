@@ -5,7 +5,9 @@
 
 With --update, the tables between the `<!-- bench:start/end -->` (and, with --criterion,
 `<!-- criterion:start/end -->`) markers of RESULTS.md are replaced by this run's figures; when the
-run has the journal benches, so is the table between `<!-- journal:start/end -->`.
+run has the journal benches, so is the table between `<!-- journal:start/end -->`, and when it has
+the order submit benches (`test_order_bench.py`), the table between `<!-- order-bench:start/end -->`
+(the percentiles between `<!-- orders:start/end -->` come from `benches/order_path.py --update`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ SUBJECTS = {
     "binance-depth-20": "test_venuegate",
     "binance-depth-20-framed": "test_venuegate_fused",
     "journal-intent-write": "test_journal_none",
+    "order-submit-sim": "test_venuegate_sim_10_orders",
+    "order-submit-nonet": "test_venuegate_nonet_10_orders",
 }
 # Groups that also get their own table between `<!-- journal:start/end -->` in RESULTS.md.
 JOURNAL_GROUPS = {"journal-intent-write"}
+# Groups that also get their own table between `<!-- order-bench:start/end -->`.
+ORDER_GROUPS = {"order-submit-sim", "order-submit-nonet"}
 
 
 def table(data: dict[str, object], only: set[str] | None = None) -> str:
@@ -93,6 +99,9 @@ def main() -> int:
         has_journal = any(b["group"] in JOURNAL_GROUPS for b in data["benchmarks"])
         if has_journal and "<!-- journal:start -->" in args.update.read_text():
             replace_between(args.update, "journal", table(data, JOURNAL_GROUPS))
+        has_orders = any(b["group"] in ORDER_GROUPS for b in data["benchmarks"])
+        if has_orders and "<!-- order-bench:start -->" in args.update.read_text():
+            replace_between(args.update, "order-bench", table(data, ORDER_GROUPS))
         if crit:
             replace_between(args.update, "criterion", crit)
     return 0

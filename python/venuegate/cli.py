@@ -224,8 +224,8 @@ def _run[T](coro: Coroutine[object, object, T]) -> T:
     return uvloop.run(coro)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `venuegate` command."""
+def _parser() -> argparse.ArgumentParser:
+    """The `venuegate` command's argument parser."""
     parser = argparse.ArgumentParser(prog="venuegate", description=__doc__)
     parser.add_argument("--version", action="version", version=f"venuegate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -235,6 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seconds", type=float, default=8.0, help="market-data streaming time (0: skip)"
     )
     p_demo.add_argument("--rate", type=float, default=200.0, help="updates/s per simulated book")
+    p_demo.add_argument(
+        "--orders", type=int, default=80, help="market-maker intents per venue (0: skip trading)"
+    )
     p_watch = sub.add_parser("watch", help="keep one order book in sync and show it")
     p_watch.add_argument("--venue", required=True)
     p_watch.add_argument("--symbol", required=True)
@@ -256,6 +259,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_export = jsub.add_parser("export", help="one JSON line per order")
     p_export.add_argument("journal", help="the journal file")
     p_export.add_argument("--output", required=True, help="where the JSON lines go")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `venuegate` command."""
+    parser = _parser()
     args = parser.parse_args(argv)
     match args.command:
         case "chaos":
@@ -278,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from venuegate.md.demo import market_demo  # noqa: PLC0415 - loads the simulator
 
                 status |= _run(market_demo(seconds=args.seconds, rate_hz=args.rate))
+            if args.orders > 0:
+                from venuegate.oms.demo import trading_demo  # noqa: PLC0415 - loads the OMS
+
+                status |= _run(trading_demo(orders=args.orders))
             return status
         case "watch":
             from venuegate.md.watch import WatchArgs, watch  # noqa: PLC0415 - loads aiohttp

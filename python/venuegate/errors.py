@@ -158,20 +158,29 @@ class AuthError(VenueError):
 
 
 class BannedError(RateLimitedError):
-    """The venue banned this IP or key for rate (Binance 418): nothing may be sent until
-    `retry_after` seconds have passed; the venue's circuit stays open until then."""
+    """The venue banned this IP or key for rate (Binance 418).
+
+    Nothing may be sent until `retry_after` seconds have passed; the venue's circuit stays open
+    until then.
+    """
 
 
 class ClockSkewError(AuthError):
-    """A timestamp or nonce outside the venue's window (Binance -1021, OKX 50102, Kraken
-    EAPI:Invalid nonce). Nothing happened at the venue: resync the clock, then retry safely."""
+    """A timestamp or nonce outside the venue's window.
+
+    Binance -1021, OKX 50102, Kraken EAPI:Invalid nonce. Nothing happened at the venue: resync
+    the clock, then retry safely.
+    """
 
     retry_class = RetryClass.RETRYABLE
 
 
 class DuplicateOrderError(FatalError):
-    """The client order id is already in use at the venue (Binance -2010 "Duplicate order sent.",
-    OKX 51016). After a resend it proves the earlier attempt landed: reconcile, never re-id."""
+    """The client order id is already in use at the venue.
+
+    Binance -2010 "Duplicate order sent.", OKX 51016. After a resend it proves the earlier attempt
+    landed: reconcile, never re-id.
+    """
 
 
 class OrderNotFoundError(FatalError):
@@ -179,8 +188,10 @@ class OrderNotFoundError(FatalError):
 
 
 class VenueUnavailableError(RetryableError):
-    """The venue (or one endpoint group) is down, in maintenance, or its circuit is open; new
-    orders are refused with this error while cancels and queries keep trying."""
+    """The venue (or one endpoint group) is down, in maintenance, or its circuit is open.
+
+    New orders are refused with this error while cancels and queries keep trying.
+    """
 
 
 class RiskRejectedError(VenuegateError):
@@ -196,8 +207,10 @@ class RiskRejectedError(VenuegateError):
 
 
 class JournalError(VenuegateError):
-    """The journal cannot be opened, written or recovered (I/O error, foreign file, bad record
-    before the tail)."""
+    """The journal cannot be opened, written or recovered.
+
+    Causes: an I/O error, a foreign file, or a bad record before the tail.
+    """
 
 
 __all__ = [

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from venuegate.auth import signer
-from venuegate.model import OrderState, OrderType, Side, TimeInForce
+from venuegate.model import OrderState, Side
 from venuegate.net.clock import ClockSync
 from venuegate.net.ratelimit import RateLimiter
 from venuegate.net.rest import RestClient, Timeouts
 from venuegate.oms.engine import OrderManager
-from venuegate.oms.journal import OrderJournal, export_orders
+from venuegate.oms.journal import export_orders
 from venuegate.sim.md.market import CATALOG
 from venuegate.sim.trade import TradeFault, TradeSim
 from venuegate.venues.base import Endpoints
@@ -103,7 +103,7 @@ def test_place_fill_cancel_and_journal(venue: str, tmp_path: Path) -> None:
     async def main() -> None:
         async with TradeSim([venue], seed=3, step_hz=0) as sim:
             ex = sim.exchange(venue)
-            symbol, tick, lot, size = _inst(venue)
+            symbol, tick, _lot, size = _inst(venue)
             bid, ask = ex.touch(symbol)
             async with manager(sim, venue, tmp_path / "j") as om:
                 # A marketable buy fills at once (taker), maybe across levels.
@@ -173,7 +173,7 @@ def test_restart_resumes_from_journal_and_reconciles(venue: str, tmp_path: Path)
                 resting = await om.place(symbol, Side.BUY, size, bid - tick * 5)
                 await eventually(lambda: resting.state is OrderState.NEW)
                 cid = resting.client_order_id
-                om._stream and await om._stream.stop()  # noqa: SLF001 - simulate a dead stream
+                om._stream and await om._stream.stop()
             # While we are down the market fills it.
             venue_order = ex.find(account, client_order_id=cid)
             assert venue_order is not None
@@ -194,3 +194,48 @@ def test_restart_resumes_from_journal_and_reconciles(venue: str, tmp_path: Path)
                 assert om2.intents == 2  # intent numbering continues
 
     run(main())
+
+
+def test_secrets_never_reach_journal_logs_or_exports(
+    venue: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+
+    async def main() -> list[str]:
+        async with TradeSim([venue], seed=6, step_hz=0) as sim:
+            cred = sim.credentials(venue)
+            ex = sim.exchange(venue)
+            symbol, tick, _lot, size = _inst(venue)
+            bid, _ask = ex.touch(symbol)
+            async with manager(sim, venue, tmp_path / "j", unknown_grace_s=0.05) as om:
+                sim.contexts[venue].faults.force(TradeFault.DROP_RESPONSE)
+                t = await om.place(symbol, Side.BUY, size, bid - tick * 10)
+                await eventually(lambda: t.state is OrderState.NEW)
+                sim.contexts[venue].faults.force(TradeFault.REST_5XX_BEFORE)
+                await om.cancel(t.client_order_id)
+                await eventually(lambda: t.state is OrderState.CANCELED)
+                texts = [repr(om), repr(om.adapter), repr(om.rest), repr(om.adapter.signer)]
+            secrets = [cred.secret]
+            if cred.passphrase:
+                secrets.append(cred.passphrase)
+            return [*secrets, "|", *texts]
+
+    values = run(main())
+    cut = values.index("|")
+    secrets, texts = values[:cut], values[cut + 1 :]
+    out = tmp_path / "export.jsonl"
+    export_orders(tmp_path / "j", out)
+    haystacks = {
+        "journal": (tmp_path / "j").read_bytes().decode("latin-1"),
+        "export": out.read_text(),
+        "logs": "\n".join(r.getMessage() for r in caplog.records),
+        "reprs": "\n".join(texts),
+    }
+    for secret in secrets:
+        # The whole secret, and any 12-character piece of it (a PEM's body lines too).
+        body = "".join(line for line in secret.splitlines() if "-----" not in line)
+        pieces = {body[i : i + 12] for i in range(0, max(1, len(body) - 12), 7)}
+        for where, text in haystacks.items():
+            assert secret not in text, where
+            leaked = [p for p in pieces if len(p) == 12 and p in text]
+            assert not leaked, (where, leaked[:2])

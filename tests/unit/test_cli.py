@@ -8,7 +8,7 @@ from venuegate.cli import main
 
 
 def test_demo_signs_and_verifies_every_venue(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--rounds", "3", "--seconds", "3"]) == 0
+    assert main(["demo", "--rounds", "3", "--seconds", "3", "--orders", "24"]) == 0
     out = capsys.readouterr().out
     for venue in (
         "binance",
@@ -29,3 +29,12 @@ def test_demo_signs_and_verifies_every_venue(capsys: pytest.CaptureFixture[str])
     rows = [line for line in out.splitlines() if line.endswith(("yes", "NO"))]
     assert len([r for r in rows if "synced" in r or "stale" in r]) == 7
     assert not any(r.endswith("NO") for r in rows)
+    # The trading half: both venues reconcile exactly after a crash-restart.
+    recon = [line for line in out.splitlines() if line.startswith("  ") and "restarts" in line]
+    assert len(recon) == 2
+    for line in recon:
+        assert line.rstrip().endswith("OK"), line
+        assert "lost 0" in line
+        assert "duplicated 0" in line
+        assert "mismatched 0" in line
+        assert "restarts 0" not in line

@@ -47,8 +47,10 @@ class HtxSigner(Signer):
         self._mac = Hmac("sha256", secret)
 
     def ws_signature(self, host: str, path: str, canonical_query: str) -> str:
-        """The base64 HMAC-SHA256 of the WebSocket v2 auth text (signature version 2.1):
-        "GET\\n<host>\\n<path>\\n<sorted, URI-encoded params>"."""
+        r"""The base64 HMAC-SHA256 of the WebSocket v2 auth text (signature version 2.1).
+
+        The text is "GET\n<host>\n<path>\n<sorted, URI-encoded params>".
+        """
         return self._mac.b64digest(f"GET\n{host.lower()}\n{path}\n{canonical_query}")
 
     def presign_text(self, method: str, path: str, query: str) -> str:

@@ -1,5 +1,6 @@
-"""`RestClient`: one venue's REST connection pool — signing at send time, rate limiting before,
-circuit breaking around, and error classification after.
+"""`RestClient`: one venue's REST connection pool.
+
+It signs at send time, rate limits before, breaks the circuit around, and classifies errors after.
 
     client = RestClient(adapter, limiter=limiter, clock=clock)
     async with client:
@@ -23,7 +24,7 @@ import ssl as _ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import NoReturn, Protocol, Self
 
 import aiohttp
 
@@ -46,18 +47,37 @@ log = logging.getLogger("venuegate.rest")
 class Limiter(Protocol):
     """What the client needs of a rate limiter (`venuegate.net.ratelimit.RateLimiter`)."""
 
-    async def acquire(self, cost: RequestCost) -> float: ...
-    def observe(self, headers: Mapping[str, str]) -> None: ...
-    def on_rate_limited(self, retry_after: float | None) -> None: ...
-    def on_ban(self, retry_after: float) -> None: ...
+    async def acquire(self, cost: RequestCost) -> float:
+        """Waits until `cost` is granted, then charges it."""
+        ...
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Corrects local usage from a response's used-count headers."""
+        ...
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        """The venue refused a request for rate (HTTP 429): grant nothing for a while."""
+        ...
+
+    def on_ban(self, retry_after: float) -> None:
+        """The venue banned this IP or key: raise `BannedError` until it ends."""
+        ...
 
 
 class Gate(Protocol):
     """What the client needs of a circuit breaker (`venuegate.net.circuit.CircuitBreaker`)."""
 
-    def check(self, priority: int) -> None: ...
-    def record_success(self) -> None: ...
-    def record_failure(self, err: Exception) -> None: ...
+    def check(self, priority: int) -> None:
+        """Refuses a request of `priority` while the circuit is open."""
+        ...
+
+    def record_success(self) -> None:
+        """A request succeeded."""
+        ...
+
+    def record_failure(self, err: Exception) -> None:
+        """A request failed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +195,9 @@ class RestClient(RestCaller):
         return call.method, path, headers, call.body
 
     async def send(self, call: HttpCall) -> HttpResponse:
-        """Sends `call` and returns the answer, whatever its status (rate-limit statuses are
-        fed to the limiter and raised).
+        """Sends `call` and returns the answer, whatever its status.
+
+        Rate-limit statuses are fed to the limiter and raised.
 
         Raises:
             RetryableError: nothing was sent (connection refused, pool closed).
@@ -206,14 +227,7 @@ class RestClient(RestCaller):
             self._failed(err)
             raise err from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            what = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
-            if call.op.changes_state:
-                err = UnknownOutcomeError(
-                    f"{venue}: {call.op} {what} after sending; outcome unknown",
-                    venue=venue,
-                )
-            else:
-                err = RetryableError(f"{venue}: {call.op} {what}", venue=venue)
+            err = self._transport_error(call, exc)
             _ = written
             self._failed(err)
             raise err from None
@@ -221,26 +235,7 @@ class RestClient(RestCaller):
         if self.limiter is not None:
             self.limiter.observe(resp.headers)
         if resp.status == 429 or resp.status in self._ban_statuses():
-            after = retry_after_seconds(resp.headers)
-            if resp.status == 429:
-                if self.limiter is not None:
-                    self.limiter.on_rate_limited(after)
-                raise RateLimitedError(
-                    f"{venue}: rate limited (HTTP 429)",
-                    retry_after=after,
-                    venue=venue,
-                    http_status=429,
-                )
-            if self.limiter is not None:
-                self.limiter.on_ban(after if after is not None else 120.0)
-            ban = BannedError(
-                f"{venue}: banned for rate (HTTP {resp.status})",
-                retry_after=after,
-                venue=venue,
-                http_status=resp.status,
-            )
-            self._failed(ban)
-            raise ban
+            self._raise_rate_limited(resp)
         if resp.status >= 500:
             self._failed(RetryableError("5xx", venue=venue))
         elif self.gate is not None:
@@ -250,6 +245,41 @@ class RestClient(RestCaller):
             if asyncio.iscoroutine(maybe):
                 await maybe
         return resp
+
+    def _transport_error(self, call: HttpCall, exc: BaseException) -> VenueError:
+        """Classifies a transport failure after the connection was made."""
+        venue = self.adapter.venue
+        what = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+        if call.op.changes_state:
+            return UnknownOutcomeError(
+                f"{venue}: {call.op} {what} after sending; outcome unknown",
+                venue=venue,
+            )
+        return RetryableError(f"{venue}: {call.op} {what}", venue=venue)
+
+    def _raise_rate_limited(self, resp: HttpResponse) -> NoReturn:
+        """Feeds a 429 or ban status to the limiter (and a ban to the gate), then raises it."""
+        venue = self.adapter.venue
+        after = retry_after_seconds(resp.headers)
+        if resp.status == 429:
+            if self.limiter is not None:
+                self.limiter.on_rate_limited(after)
+            raise RateLimitedError(
+                f"{venue}: rate limited (HTTP 429)",
+                retry_after=after,
+                venue=venue,
+                http_status=429,
+            )
+        if self.limiter is not None:
+            self.limiter.on_ban(after if after is not None else 120.0)
+        ban = BannedError(
+            f"{venue}: banned for rate (HTTP {resp.status})",
+            retry_after=after,
+            venue=venue,
+            http_status=resp.status,
+        )
+        self._failed(ban)
+        raise ban
 
     def _ban_statuses(self) -> frozenset[int]:
         return self.adapter.rate_model.ban_statuses
@@ -265,4 +295,5 @@ class RestClient(RestCaller):
         return resp
 
     async def __call__(self, call: HttpCall) -> HttpResponse:
+        """`send`, without classification (the `RestCaller` protocol)."""
         return await self.send(call)

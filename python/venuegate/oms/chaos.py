@@ -1,6 +1,8 @@
-"""`venuegate chaos`: a random order flow through the engine against a venue (by default the
-embedded simulator with a fault profile), with the engine process SIGKILLed every ~K orders and
-restarted from its journal; at the end the simulator's ledger and the engine's journal must agree.
+"""`venuegate chaos`: a random order flow with faults and SIGKILL restarts; ledger vs journal.
+
+The flow runs through the engine against a venue (by default the embedded simulator with a fault
+profile), with the engine process SIGKILLed every ~K orders and restarted from its journal; at the
+end the simulator's ledger and the engine's journal must agree.
 
 The parent process runs the simulator (so it outlives every crash) and spawns the engine as a
 child (`python -m venuegate.oms.chaos worker ...`); credentials reach the child through its
@@ -74,8 +76,8 @@ class ChaosOptions:
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
+        for raw in fh:
+            line = raw.strip()
             if line:
                 out.append(json.loads(line))
     return out
@@ -138,7 +140,9 @@ def _state_class(state: str) -> str:
     return "closed" if state in ("canceled", "expired") else state
 
 
-def compare(ledger_path: Path, export_path: Path) -> dict[str, Any]:
+def compare(  # noqa: PLR0912 - one branch per kind of disagreement
+    ledger_path: Path, export_path: Path
+) -> dict[str, Any]:
     """Compares the venue's ledger with the engine's journal export."""
     ledger = ledger_orders(_read_jsonl(ledger_path))
     journal = {str(o["client_order_id"]): o for o in _read_jsonl(export_path)}
@@ -174,7 +178,9 @@ def compare(ledger_path: Path, export_path: Path) -> dict[str, Any]:
         if jo.get("venue_order_id") is None:
             problems.append("venue order id unknown")
         if problems:
-            (lost if jo["state"] == "rejected" else mismatched).append(f"{cid}: " + "; ".join(problems))
+            (lost if jo["state"] == "rejected" else mismatched).append(
+                f"{cid}: " + "; ".join(problems)
+            )
     for cid, jo in journal.items():
         if cid not in ledger and jo["state"] != "rejected":
             phantom.append(f"{cid}: journal says {jo['state']}, the venue never had it")
@@ -207,7 +213,8 @@ def _adapter(opts: ChaosOptions) -> Any:
     from venuegate.venues.base import Endpoints
 
     module = importlib.import_module(f"venuegate.venues.{opts.venue}")
-    assert opts.rest_url is not None and opts.ws_url is not None  # noqa: S101 - set by the parent
+    if opts.rest_url is None or opts.ws_url is None:
+        raise ValueError("the worker needs --rest-url and --ws-url")
     key = os.environ.get(_ENV_KEY, "")
     secret = os.environ.get(_ENV_SECRET, "")
     sig = signer(
@@ -219,7 +226,6 @@ def _adapter(opts: ChaosOptions) -> Any:
 
 
 async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
-    from venuegate.model import OrderState, OrderType, Side, TimeInForce
     from venuegate.net.clock import ClockSync
     from venuegate.net.ratelimit import RateLimiter
     from venuegate.net.rest import RestClient, Timeouts
@@ -247,9 +253,7 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
     )
     rest_box.append(rest)
     symbol = opts.symbol or ""
-    assert opts.price is not None and opts.tick is not None and opts.lot is not None  # noqa: S101
-    tick, lot = opts.tick, opts.lot
-    size = opts.size or lot * 100
+    size = opts.size or (opts.lot or Decimal(1)) * 100
     async with rest:
         with contextlib.suppress(Exception):
             await clock.resync()
@@ -263,110 +267,127 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
         ) as om:
             print(f"ready {om.intents} recovered={om.recovery.orders}", flush=True)
             if mode == "settle":
-                for _ in range(5):
-                    await om.cancel_all(symbol)
-                    await om.settle(opts.settle_s / 5)
-                    await om.reconcile()
-                    if not om.sm.open_orders():
-                        break
-                    await asyncio.sleep(0.5)
-                open_left = len(om.sm.open_orders())
-                print(
-                    "settled "
-                    + json.dumps(
-                        {
-                            "open": open_left,
-                            "alarms": len(om.sm.alarms),
-                            "alarm_kinds": sorted({str(a.kind) for a in om.sm.alarms}),
-                            "stats": {
-                                k: v
-                                for k, v in vars_of(om.stats).items()
-                                if not isinstance(v, dict) or v
-                            },
-                        }
-                    ),
-                    flush=True,
-                )
+                await _settle(om, opts, symbol)
+            elif opts.strategy == "mm":
+                await _market_maker(om, opts, symbol, size)
+                print(f"done {om.intents}", flush=True)
             else:
-                rng = random.Random(opts.seed * 7919 + om.intents)
-                ref = opts.price
-                sem = asyncio.Semaphore(max(1, opts.concurrency))
-
-                async def one() -> None:
-                    nonlocal ref
-                    async with sem:
-                        live = [
-                            t
-                            for t in om.sm.open_orders()
-                            if t.state in (OrderState.NEW, OrderState.PARTIALLY_FILLED)
-                            and t.pending is None
-                        ]
-                        r = rng.random()
-                        if live and r < 0.15:
-                            await om.cancel(rng.choice(live).client_order_id)
-                            return
-                        if live and r < 0.30:
-                            t = rng.choice(live)
-                            new_price = (t.price or ref) + tick * rng.randint(-3, 3)
-                            if new_price == t.price:
-                                new_price += tick
-                            with contextlib.suppress(ValueError):
-                                await om.amend(t.client_order_id, price=new_price)
-                            return
-                        side = rng.choice((Side.BUY, Side.SELL))
-                        qty = (size * rng.randint(1, 30) / 10).quantize(lot)
-                        if qty <= 0:
-                            qty = lot
-                        kind = rng.random()
-                        otype, tif, px = OrderType.LIMIT, TimeInForce.GTC, None
-                        offset = rng.randint(-4, 6)
-                        base = ref + (tick * offset if side is Side.BUY else -tick * offset)
-                        px = base.quantize(tick)
-                        if kind < 0.05:
-                            otype, px = OrderType.MARKET, None
-                        elif kind < 0.15:
-                            tif = TimeInForce.IOC
-                        elif kind < 0.20:
-                            tif = TimeInForce.FOK
-                        elif kind < 0.30:
-                            tif = TimeInForce.POST_ONLY
-                            px = (ref - tick * 3 if side is Side.BUY else ref + tick * 3).quantize(
-                                tick
-                            )
-                        try:
-                            t = await om.place(symbol, side, qty, px, type=otype, time_in_force=tif)
-                        except Exception as exc:
-                            print(f"skip {type(exc).__name__}: {exc}", flush=True)
-                            return
-                        if t.average_price is not None:
-                            ref = t.average_price.quantize(tick)
-
-                if opts.strategy == "mm":
-                    await _market_maker(om, opts, symbol, size)
-                    print(f"done {om.intents}", flush=True)
-                    return 0
-                pending: set[asyncio.Task[None]] = set()
-                while om.intents < opts.orders:
-                    while len(pending) >= max(1, opts.concurrency):
-                        _done, pending = await asyncio.wait(
-                            pending, return_when=asyncio.FIRST_COMPLETED
-                        )
-                    pending.add(asyncio.create_task(one()))
-                    print(f"progress {om.intents}", flush=True)
-                if pending:
-                    await asyncio.wait(pending)
+                await _random_flow(om, opts, symbol, size)
                 print(f"done {om.intents}", flush=True)
     if export is not None:
         export_orders(opts.journal, export)
     return 0
 
 
+async def _settle(om: Any, opts: ChaosOptions, symbol: str) -> None:
+    """Cancels what is open, settles every order with the venue, prints the JSON summary."""
+    for _ in range(5):
+        await om.cancel_all(symbol)
+        await om.settle(opts.settle_s / 5)
+        await om.reconcile()
+        if not om.sm.open_orders():
+            break
+        await asyncio.sleep(0.5)
+    summary = {
+        "open": len(om.sm.open_orders()),
+        "alarms": len(om.sm.alarms),
+        "alarm_kinds": sorted({str(a.kind) for a in om.sm.alarms}),
+        "stats": {k: v for k, v in vars_of(om.stats).items() if not isinstance(v, dict) or v},
+    }
+    print("settled " + json.dumps(summary), flush=True)
+
+
+def _random_order(
+    rng: random.Random, ref: Decimal, tick: Decimal, lot: Decimal, size: Decimal
+) -> tuple[Any, Decimal, Decimal | None, Any, Any]:
+    """(side, qty, price, type, time in force) of one random order around `ref`."""
+    from venuegate.model import OrderType, Side, TimeInForce
+
+    side = rng.choice((Side.BUY, Side.SELL))
+    qty = (size * rng.randint(1, 30) / 10).quantize(lot)
+    if qty <= 0:
+        qty = lot
+    kind = rng.random()
+    otype, tif = OrderType.LIMIT, TimeInForce.GTC
+    offset = rng.randint(-4, 6)
+    px: Decimal | None = (ref + (tick * offset if side is Side.BUY else -tick * offset)).quantize(
+        tick
+    )
+    if kind < 0.05:
+        otype, px = OrderType.MARKET, None
+    elif kind < 0.15:
+        tif = TimeInForce.IOC
+    elif kind < 0.20:
+        tif = TimeInForce.FOK
+    elif kind < 0.30:
+        tif = TimeInForce.POST_ONLY
+        px = (ref - tick * 3 if side is Side.BUY else ref + tick * 3).quantize(tick)
+    return side, qty, px, otype, tif
+
+
+async def _random_flow(om: Any, opts: ChaosOptions, symbol: str, size: Decimal) -> None:
+    """Places, amends and cancels at random until the journal holds `opts.orders` intents.
+
+    Up to `opts.concurrency` actions run at once.
+    """
+    from venuegate.model import OrderState
+
+    if opts.price is None or opts.tick is None or opts.lot is None:
+        raise ValueError("the flow needs price, tick and lot")
+    tick, lot = opts.tick, opts.lot
+    rng = random.Random(opts.seed * 7919 + om.intents)
+    ref = opts.price
+    sem = asyncio.Semaphore(max(1, opts.concurrency))
+
+    async def one() -> None:
+        nonlocal ref
+        async with sem:
+            live = [
+                t
+                for t in om.sm.open_orders()
+                if t.state in (OrderState.NEW, OrderState.PARTIALLY_FILLED) and t.pending is None
+            ]
+            r = rng.random()
+            if live and r < 0.15:
+                await om.cancel(rng.choice(live).client_order_id)
+                return
+            if live and r < 0.30:
+                t = rng.choice(live)
+                new_price = (t.price or ref) + tick * rng.randint(-3, 3)
+                if new_price == t.price:
+                    new_price += tick
+                with contextlib.suppress(ValueError):
+                    await om.amend(t.client_order_id, price=new_price)
+                return
+            side, qty, px, otype, tif = _random_order(rng, ref, tick, lot, size)
+            try:
+                t = await om.place(symbol, side, qty, px, type=otype, time_in_force=tif)
+            except Exception as exc:  # a venue may lack an order kind: skip it
+                print(f"skip {type(exc).__name__}: {exc}", flush=True)
+                return
+            if t.average_price is not None:
+                ref = t.average_price.quantize(tick)
+
+    pending: set[asyncio.Task[None]] = set()
+    while om.intents < opts.orders:
+        while len(pending) >= max(1, opts.concurrency):
+            _done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        pending.add(asyncio.create_task(one()))
+        print(f"progress {om.intents}", flush=True)
+    if pending:
+        await asyncio.wait(pending)
+
+
 async def _market_maker(om: Any, opts: ChaosOptions, symbol: str, size: Decimal) -> None:
-    """A small two-sided quoter: one bid and one ask `spread` ticks around a reference that
-    follows our fills; quotes are amended when the reference moves and replaced when filled."""
+    """A small two-sided quoter around a reference price that follows our fills.
+
+    One bid and one ask `spread` ticks from the reference; quotes are amended when the reference
+    moves and replaced when they fill or end.
+    """
     from venuegate.model import OrderState, Side
 
-    assert opts.price is not None and opts.tick is not None and opts.lot is not None  # noqa: S101
+    if opts.price is None or opts.tick is None or opts.lot is None:
+        raise ValueError("the market maker needs price, tick and lot")
     tick, lot = opts.tick, opts.lot
     ref = opts.price
     spread = 2
@@ -400,7 +421,9 @@ def vars_of(obj: Any) -> dict[str, Any]:
 
 
 # -- the parent ----------------------------------------------------------------------------------
-async def run_chaos(opts: ChaosOptions) -> dict[str, Any]:
+async def run_chaos(  # noqa: PLR0912, PLR0915 - one linear script: set up, loop, settle, compare
+    opts: ChaosOptions,
+) -> dict[str, Any]:
     """Runs the whole chaos experiment; returns the JSON summary (with `ok`)."""
     from venuegate.sim.md.market import CATALOG
     from venuegate.sim.trade.server import TradeSim
@@ -433,7 +456,8 @@ async def run_chaos(opts: ChaosOptions) -> dict[str, Any]:
     else:
         if not (opts.api_key and opts.api_secret and opts.ws_url and opts.symbol and opts.price):
             raise SystemExit(
-                "--rest-url needs --ws-url, --api-key, --api-secret, --symbol, --price, --tick, --lot"
+                "--rest-url needs --ws-url, --api-key, --api-secret, --symbol, --price, "
+                "--tick, --lot"
             )
         env[_ENV_KEY], env[_ENV_SECRET] = opts.api_key, opts.api_secret
         if opts.passphrase:
@@ -551,7 +575,9 @@ def add_chaos_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orders", type=int, default=500)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--faults", default="heavy", help="fault profile: none, light, heavy")
-    p.add_argument("--crash-every", type=int, default=100, help="SIGKILL every ~K orders (0: never)")
+    p.add_argument(
+        "--crash-every", type=int, default=100, help="SIGKILL every ~K orders (0: never)"
+    )
     p.add_argument("--ledger", type=Path, default=None)
     p.add_argument("--journal", type=Path, default=Path("chaos.journal"))
     p.add_argument("--rest-url")

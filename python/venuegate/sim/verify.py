@@ -66,8 +66,11 @@ class Credentials:
 
 
 class StaleTimestampError(VerificationError):
-    """The request's timestamp (or nonce) is outside the venue's window: the venue answers with
-    its timestamp code (Binance -1021, OKX 50102), not its bad-signature code."""
+    """The request's timestamp (or nonce) is outside the venue's window.
+
+    The venue answers with its timestamp code (Binance -1021, OKX 50102), not its bad-signature
+    code.
+    """
 
 
 def _fail(venue: str, reason: str) -> VerificationError:
@@ -91,7 +94,8 @@ def _same(a: str | bytes, b: str | bytes) -> bool:
 def _within(now_ms: int | None, ts_ms: int, window_ms: int, venue: str) -> None:
     if now_ms is not None and abs(now_ms - ts_ms) > window_ms:
         raise StaleTimestampError(
-            f"{venue}: timestamp {ts_ms} outside {window_ms} ms of server time {now_ms}", venue=venue
+            f"{venue}: timestamp {ts_ms} outside {window_ms} ms of server time {now_ms}",
+            venue=venue,
         )
 
 
@@ -133,6 +137,11 @@ def _binance(req: _Request, cred: Credentials, now_ms: int | None) -> None:
         raise StaleTimestampError(
             f"{v}: Timestamp for this request is outside of the recvWindow", venue=v
         )
+    _binance_signature(cred, signature, payload)
+
+
+def _binance_signature(cred: Credentials, signature: str, payload: bytes) -> None:
+    v = "binance"
     if cred.secret.lstrip().startswith("-----BEGIN"):
         key = load_pem_private_key(cred.secret.encode(), password=None)
         if not isinstance(key, ed25519.Ed25519PrivateKey):

@@ -1,5 +1,7 @@
-"""The venue adapter contract: one class per venue turns orders into signed-ready REST calls and
-the venue's answers (REST bodies, private-stream messages) into `VenueReport`s.
+"""The venue adapter contract: one class per venue, without I/O.
+
+Each adapter turns orders into signed-ready REST calls and the venue's answers (REST bodies,
+private-stream messages) into `VenueReport`s.
 
 Adapters do no I/O. `venuegate.net.rest.RestClient` sends `HttpCall`s (signing them with the
 venue's signer at send time, charging the rate limiter with `HttpCall.cost`), and hands the
@@ -42,8 +44,9 @@ __all__ = [
 
 
 class Op(StrEnum):
-    """What a call does; error classification depends on it (a 5xx after PLACE is an unknown
-    outcome, after QUERY merely retryable).
+    """What a call does; error classification depends on it.
+
+    A 5xx after PLACE is an unknown outcome, after QUERY merely retryable.
     """
 
     PLACE = "place"
@@ -255,8 +258,9 @@ class VenueAdapter(ABC):
     # -- identifiers ---------------------------------------------------------------------
     @abstractmethod
     def new_client_order_id(self, session: str, n: int) -> str:
-        """A client order id unique per (`session`, `n`), valid under the venue's rules
-        (length, alphabet; a UUID for Coinbase; an integer for Bitfinex `cid`).
+        """A client order id unique per (`session`, `n`), valid under the venue's rules.
+
+        The rules cover length and alphabet; Coinbase needs a UUID, Bitfinex `cid` an integer.
         """
 
     # -- requests ------------------------------------------------------------------------
@@ -303,13 +307,16 @@ class VenueAdapter(ABC):
 
     @abstractmethod
     def parse_query(self, order: Order, resp: HttpResponse) -> list[VenueReport]:
-        """One STATUS report, or one NOT_FOUND report when the venue has no such order (the
-        venue's not-found error is turned into NOT_FOUND here, not raised).
+        """One STATUS report, or one NOT_FOUND report when the venue has no such order.
+
+        The venue's not-found error is turned into NOT_FOUND here, not raised.
         """
 
     def query_followup(self, order: Order, resp: HttpResponse) -> HttpCall | None:
-        """A second call when `parse_query` of `resp` returned no report (undecided): Kraken
-        asks OpenOrders by client id first, then ClosedOrders. Default: none."""
+        """A second call when `parse_query` of `resp` returned no report (undecided).
+
+        Kraken asks OpenOrders by client id first, then ClosedOrders. Default: none.
+        """
         return None
 
     @abstractmethod
@@ -345,16 +352,19 @@ class VenueAdapter(ABC):
         raise NotImplementedError
 
     def dead_man(self, timeout_s: float, symbols: Sequence[str]) -> HttpCall | None:
-        """The call arming (timeout > 0) or disarming (0) the venue's dead-man switch, or None
-        where the venue has none (the engine then cancels all itself on disconnect).
+        """The call arming (timeout > 0) or disarming (0) the venue's dead-man switch, or None.
+
+        None where the venue has none (the engine then cancels all itself on disconnect).
         """
         return None
 
     # -- errors --------------------------------------------------------------------------
     @abstractmethod
     def check(self, op: Op, resp: HttpResponse) -> None:
-        """Raises the classified `VenueError` if `resp` is an error (by the venue's table and
-        `op`: a 5xx or timeout-coded answer to a state-changing op is UnknownOutcomeError).
+        """Raises the classified `VenueError` if `resp` is an error.
+
+        Classification is by the venue's table and `op`: a 5xx or timeout-coded answer to a
+        state-changing op is UnknownOutcomeError.
         """
 
     # -- private stream ------------------------------------------------------------------

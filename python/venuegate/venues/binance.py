@@ -99,7 +99,8 @@ RATE_MODEL: Final = RateModel(
     windows=(
         # exchangeInfo `rateLimits` (limits.md): REQUEST_WEIGHT 6000 / 1 MINUTE (per IP),
         # ORDERS 50 / 10 SECOND and 160000 / 1 DAY (per account; the API FAQ and the
-        # exchangeInfo examples — accounts may be granted more: read exchangeInfo), RAW_REQUESTS 61000 / 5 MINUTE.
+        # exchangeInfo examples — accounts may be granted more: read exchangeInfo),
+        # RAW_REQUESTS 61000 / 5 MINUTE.
         Window(
             "REQUEST_WEIGHT",
             6000,

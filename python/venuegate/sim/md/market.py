@@ -202,9 +202,9 @@ class SymbolFeed:
     ) -> None:
         self.venue = venue
         self.instrument = instrument
-        rng = random.Random(f"{seed}:{venue}:{instrument.symbol}")  # noqa: S311 - not crypto
+        rng = random.Random(f"{seed}:{venue}:{instrument.symbol}")
         self.walk = RandomWalk(instrument, rng, depth, intensity)
-        self._ids = random.Random(f"{seed}:{venue}:{instrument.symbol}:ids")  # noqa: S311
+        self._ids = random.Random(f"{seed}:{venue}:{instrument.symbol}:ids")
         self.last_id = self._ids.randrange(10**9, 10**10)
         self.step_count = 0
         self.time_ms = start_ms

@@ -606,7 +606,7 @@ class BitfinexSession(Session):
 
     def __init__(self, sim: MarketSim, path: str, options: SessionOptions, conn_id: int) -> None:
         super().__init__(sim, path, options, conn_id)
-        rng = random.Random(f"{sim.seed}:bitfinex:conn:{conn_id}")  # noqa: S311
+        rng = random.Random(f"{sim.seed}:bitfinex:conn:{conn_id}")
         self.next_chan = rng.randrange(10_000, 400_000)
         self.server_id = "%08x-%04x-4%03x-a%03x-%012x" % (  # noqa: UP031 - uuid layout
             rng.getrandbits(32),

@@ -1,5 +1,7 @@
-"""The simulator's trading side: matching engine (`exchange`), faults, rate limits, and each
-venue's REST and private WebSocket API (`<venue>` modules) served by `TradeSim`.
+"""The simulator's trading side, served by `TradeSim`.
+
+It holds the matching engine (`exchange`), faults, rate limits, and each venue's REST and private
+WebSocket API (`<venue>` modules).
 """
 
 from venuegate.sim.trade.exchange import SimExchange

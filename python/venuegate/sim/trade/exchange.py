@@ -144,7 +144,9 @@ class Ledger:
     """The venue's own event record, JSON lines, flushed per line (survives our crashes)."""
 
     def __init__(self, path: str | Path | None) -> None:
-        self._fh: IO[str] | None = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
+        self._fh: IO[str] | None = (
+            open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115 - held until close()
+        )
         self.events: list[dict[str, object]] = []
         self.keep = path is None
 
@@ -407,7 +409,10 @@ class SimExchange:
         levels = self._levels(symbol, side)
         crosses = type == "market" or (
             price is not None
-            and ((side == "buy" and levels[0][0] <= price) or (side == "sell" and levels[0][0] >= price))
+            and (
+                (side == "buy" and levels[0][0] <= price)
+                or (side == "sell" and levels[0][0] >= price)
+            )
         )
         if post_only and crosses and self.post_only_rejects:
             raise SimReject(RejectReason.POST_ONLY_WOULD_TAKE)
@@ -565,8 +570,10 @@ class SimExchange:
         quantity: Decimal | None = None,
         price: Decimal | None = None,
     ) -> tuple[SimOrder, list[ExecEvent]]:
-        """Amends a resting limit order in place (a price change or size increase loses time
-        priority). A new quantity at or below the filled quantity is refused (BAD_AMEND).
+        """Amends a resting limit order in place.
+
+        A price change or size increase loses time priority. A new quantity at or below the filled
+        quantity is refused (BAD_AMEND).
         """
         if self.maintenance:
             raise SimReject(RejectReason.MAINTENANCE)
@@ -613,8 +620,9 @@ class SimExchange:
         tif: Tif = "gtc",
         post_only: bool = False,
     ) -> tuple[SimOrder, SimOrder, list[ExecEvent]]:
-        """Cancels an open order and places its replacement atomically (Binance
-        cancelReplace STOP_ON_FAILURE): both happen or neither.
+        """Cancels an open order and places its replacement atomically: both happen or neither.
+
+        This is Binance cancelReplace STOP_ON_FAILURE.
         """
         if self.maintenance:
             raise SimReject(RejectReason.MAINTENANCE)

@@ -1,5 +1,7 @@
-"""The simulator's own enforcement of a venue's rate limits (its copy of the documented numbers,
-independent of the engine's limiter), including Binance-style escalation to a ban.
+"""The simulator's own enforcement of a venue's rate limits.
+
+It keeps its own copy of the documented numbers, independent of the engine's limiter, and
+includes Binance-style escalation to a ban.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ __all__ = ["SimLimits", "SimWindow", "Verdict"]
 
 @dataclass(frozen=True, slots=True)
 class SimWindow:
-    """`limit` units per `period_s`; FIXED windows align to the epoch, SLIDING windows do not,
-    DECAY windows drain `limit / period_s` per second (Kraken's counters).
+    """`limit` units per `period_s`.
+
+    FIXED windows align to the epoch, SLIDING windows do not, DECAY windows drain
+    `limit / period_s` per second (Kraken's counters).
     """
 
     name: str
@@ -38,8 +42,10 @@ class Verdict:
 
 
 class SimLimits:
-    """Charges requests against windows; with `ban_after` set, a client that keeps sending
-    while limited that many times is banned for `ban_s` (HTTP 418 at Binance).
+    """Charges requests against windows.
+
+    With `ban_after` set, a client that keeps sending while limited that many times is banned for
+    `ban_s` (HTTP 418 at Binance).
     """
 
     def __init__(

@@ -17,9 +17,11 @@ Venue API modules (`venuegate.sim.trade.<venue>`) subclass `VenueApi` and regist
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import importlib
 import logging
+import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,6 +31,8 @@ from types import TracebackType
 from typing import ClassVar, Self
 
 from aiohttp import WSMsgType, web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from venuegate.sim.trade.exchange import ExecEvent, Ledger, SimExchange
 from venuegate.sim.trade.faults import PROFILES, FaultDice, FaultProfile, TradeFault
@@ -56,17 +60,12 @@ def sim_credentials(venue: str, seed: int = 1) -> Credentials:
     Venues signing with a private key get a fresh key pair (Coinbase: an ES256 PEM; the key is
     generated, not derived from `seed`).
     """
-    import random
-
     rng = random.Random(f"{venue}:{seed}")
 
     def hexs(n: int) -> str:
         return "".join(rng.choice("0123456789abcdef") for _ in range(n))
 
     if venue == "coinbase":
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -76,8 +75,6 @@ def sim_credentials(venue: str, seed: int = 1) -> Credentials:
         name = f"organizations/{hexs(8)}/apiKeys/{hexs(8)}"
         return Credentials(api_key=name, secret=pem)
     if venue == "kraken":
-        import base64
-
         return Credentials(
             api_key="vgsim" + hexs(51), secret=base64.b64encode(bytes.fromhex(hexs(128))).decode()
         )
@@ -160,8 +157,10 @@ class VenueContext:
             self.count("clock_skew")
 
     async def after_accept(self, request: web.Request) -> str:
-        """Faults after a request took effect: returns "ok", "5xx" (answer with the venue's
-        unknown-status error) or "drop" (the connection was aborted; return any response).
+        """Faults after a request took effect: returns "ok", "5xx" or "drop".
+
+        On "5xx", answer with the venue's unknown-status error; on "drop", the connection was
+        aborted (return any response).
         """
         if self.faults.roll(TradeFault.DELAY_ACK):
             self.count("delayed")
@@ -191,8 +190,9 @@ class PrivateHub:
         *,
         on_message: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
-        """Streams `account`'s events to `ws` (encoded per venue) until it closes; incoming
-        messages go to `on_message`, whose replies are sent back (pings).
+        """Streams `account`'s events to `ws` (encoded per venue) until it closes.
+
+        Incoming messages go to `on_message`, whose replies are sent back (pings).
         """
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         held: list[str] = []
@@ -433,5 +433,3 @@ class TradeSim:
             }
             for v, ctx in self.contexts.items()
         }
-
-
