@@ -107,3 +107,14 @@ bench: install  ## full benchmarks: pytest-benchmark and criterion; rewrites RES
 .PHONY: clean
 clean:  ## remove build products and the venv
 	rm -rf $(VENV) target dist benches/results .pytest_cache .mypy_cache .ruff_cache
+
+CHAOS_ORDERS ?= 5000
+CHAOS_VENUES ?= binance okx kraken coinbase bitfinex htx
+.PHONY: chaos
+chaos: install  ## the full chaos acceptance run per venue (heavy faults, >= 20 SIGKILLs); slow
+	mkdir -p benches/results/chaos
+	for v in $(CHAOS_VENUES); do \
+	  $(BIN)/venuegate chaos --venue $$v --orders $(CHAOS_ORDERS) --seed 1 --faults heavy \
+	    --crash-every $$(( $(CHAOS_ORDERS) / 25 )) --ledger benches/results/chaos/$$v.ledger.jsonl \
+	    --journal benches/results/chaos/$$v.journal > benches/results/chaos/$$v.json || exit 1; \
+	done

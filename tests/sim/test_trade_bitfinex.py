@@ -295,10 +295,11 @@ def test_bad_signature_and_stale_nonce() -> None:
             # A second process on the same key whose clock is a minute behind: its nonces are
             # below the last one the venue saw ("nonce: small").
             cred = sim.credentials(V)
-            late = signer(V, api_key=cred.api_key, secret=cred.secret)
-            ad2 = Adapter(endpoints=ad.endpoints, signer=late)
             behind = _now_ms() - 60_000
-            async with RestClient(ad2, ssl=False, clock_ms=lambda: behind) as rest2:
+            # Nonce venues sign with the signer's (local) clock, not the client's venue clock.
+            late = signer(V, api_key=cred.api_key, secret=cred.secret, clock_ms=lambda: behind)
+            ad2 = Adapter(endpoints=ad.endpoints, signer=late)
+            async with RestClient(ad2, ssl=False) as rest2:
                 o2 = order(ad2, 2, Side.BUY, passive(sim, Side.BUY))
                 with pytest.raises(ClockSkewError) as err2:
                     await rest2.call(ad2.place(o2))

@@ -251,9 +251,11 @@ def test_bad_signature_and_stale_nonce() -> None:
             cred = sim.credentials("kraken")
             behind = Adapter(
                 endpoints=adapter.endpoints,
-                signer=signer("kraken", api_key=cred.api_key, secret=cred.secret),
+                signer=signer(
+                    "kraken", api_key=cred.api_key, secret=cred.secret, clock_ms=lambda: 1_000_000
+                ),
             )
-            old = RestClient(behind, ssl=False, clock_ms=lambda: 1_000_000)
+            old = RestClient(behind, ssl=False)
             async with old:
                 with pytest.raises(ClockSkewError) as info2:
                     await old.call(adapter.open_orders(None))

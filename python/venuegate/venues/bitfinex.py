@@ -343,10 +343,7 @@ class OrderedNonceSigner(Signer):
         timestamp_ms: int | None = None,
         nonce: int | None = None,
     ) -> SignedRequest:
-        """Signs with the wrapped signer and a nonce above every nonce it issued."""
-        if nonce is None:
-            ms = timestamp_ms if timestamp_ms is not None else time.time_ns() // 1_000_000
-            nonce = self._inner.next_nonce(ms * 1000)
+        """Signs with the wrapped signer (its nonces already rise: `next_nonce` on its clock)."""
         return self._inner.sign(method, path, params, body, timestamp_ms, nonce)
 
 
