@@ -174,6 +174,7 @@ class OrderManager:
         max_attempts: int = 8,
         dead_man_s: float | None = None,
         kill_switch: Any | None = None,
+        order_entry: Any | None = None,
     ) -> None:
         self.adapter = adapter
         self.venue = adapter.venue
@@ -203,6 +204,9 @@ class OrderManager:
         self.recovery = RecoveryReport()
         self.stream_up = asyncio.Event()
         self.kill_switch = kill_switch
+        # A started `WsOrderEntry`: orders go over the venue's WebSocket API while it is ready,
+        # over REST otherwise; its errors are classified like REST's.
+        self.order_entry: Any = order_entry
         self._dead_man_s = dead_man_s
         self._dead_man: Any | None = None
         self._cancel_on_disconnect: Any | None = None
@@ -630,6 +634,9 @@ class OrderManager:
         for _ in range(self._max_attempts):
             self._sent_at[cid] = time.time()
             try:
+                if self._ws_ready():
+                    self.apply_reports(await self.order_entry.place(order))
+                    return
                 resp = await self.rest.call(call)
             except (ClockSkewError, RateLimitedError, RetryableError) as exc:
                 self.stats.error(exc)
@@ -665,6 +672,9 @@ class OrderManager:
             self.apply_reports(reports)
             return
         self._to_unknown(cid, "place", f"no answer after {self._max_attempts} attempts")
+
+    def _ws_ready(self) -> bool:
+        return self.order_entry is not None and bool(self.order_entry.ready.is_set())
 
     def _same_id_resend_safe(self, exc: VenuegateError) -> bool:
         # Nothing happened at the venue (that is what these classes mean); resending the same
@@ -707,6 +717,9 @@ class OrderManager:
         backoff = _backoff()
         for _ in range(self._max_attempts):
             try:
+                if self._ws_ready():
+                    self.apply_reports(await self.order_entry.cancel(order))
+                    return t
                 resp = await self.rest.call(call)
             except OrderNotFoundError as exc:
                 # Already gone (filled, canceled, expired) or never there: ask.
@@ -865,6 +878,9 @@ class OrderManager:
         backoff = _backoff()
         for _ in range(self._max_attempts):
             try:
+                if self._ws_ready():
+                    self.apply_reports(await self.order_entry.amend(old_order, amend))
+                    return target
                 resp = await self.rest.call(call)
             except (ClockSkewError, RateLimitedError) as exc:
                 self.stats.error(exc)

@@ -51,6 +51,7 @@ from venuegate.errors import (
     RetryableError,
     UnknownOutcomeError,
     VenueError,
+    VenuegateError,
     VenueUnavailableError,
 )
 from venuegate.model import Order, OrderState, OrderType, Side, TimeInForce
@@ -70,7 +71,15 @@ from venuegate.venues.base import (
     VenueStatus,
 )
 
-__all__ = ["ENDPOINTS", "ERRORS", "RATE_MODEL", "Adapter", "BinanceStream", "ErrorKind"]
+__all__ = [
+    "ENDPOINTS",
+    "ERRORS",
+    "RATE_MODEL",
+    "WS_METHODS",
+    "Adapter",
+    "BinanceStream",
+    "ErrorKind",
+]
 
 VENUE: Final = "binance"
 
@@ -256,6 +265,23 @@ def _b36(n: int) -> str:
             return out
 
 
+WS_METHODS: Final[Mapping[tuple[str, str], str]] = {
+    # https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/trading-requests
+    ("POST", "/api/v3/order"): "order.place",
+    ("DELETE", "/api/v3/order"): "order.cancel",
+    ("POST", "/api/v3/order/cancelReplace"): "order.cancelReplace",
+    ("PUT", "/api/v3/order/amend/keepPriority"): "order.amend.keepPriority",
+}
+"""REST order endpoint → its WebSocket API method (same parameters, answers and codes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _WsRequest:
+    op: Op
+    order: Order
+    amend: Amend | None = None
+
+
 class Adapter(VenueAdapter):
     """Binance spot.
 
@@ -294,6 +320,8 @@ class Adapter(VenueAdapter):
         self.recv_window_ms = recv_window_ms
         # myTrades carries orderId only: remember client ids seen in other answers.
         self._client_ids: dict[str, str] = {}
+        # WebSocket API requests awaiting their answer: request id → what was asked.
+        self._ws_requests: dict[str, _WsRequest] = {}
 
     def __repr__(self) -> str:
         return f"binance.Adapter(rest_url={self.endpoints.rest_url!r})"
@@ -795,6 +823,118 @@ class Adapter(VenueAdapter):
         if (op, code) in ((Op.QUERY, -2013), (Op.CANCEL_ALL, -2011), (Op.AMEND, -2021)):
             return
         raise classify(op, resp.status, code, msg, resp.headers)
+
+    # -- WebSocket API order entry ------------------------------------------------------
+    # https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/general-api-information
+    # (request `{"id", "method", "params"}`, answer `{"id", "status", "result" | "error",
+    # "rateLimits"}`), .../websocket-api/request-security (signed per request: `apiKey`,
+    # `timestamp`, `signature` over the parameters sorted by name), .../websocket-api/
+    # trading-requests (`order.place`, `order.cancel`, `order.cancelReplace`,
+    # `order.amend.keepPriority`: the REST endpoints' parameters, answers and error codes) and
+    # .../websocket-api/rate-limits (weights and order counts shared with the REST API).
+    def ws_entry_url(self) -> str:
+        """The WebSocket API URL (`wss://ws-api.binance.com:443/ws-api/v3`)."""
+        return self.endpoints.ws_api_url or self.endpoints.private_ws_url
+
+    def ws_entry_open_messages(self, timestamp_ms: int | None = None) -> list[str]:
+        """None: every request is signed on its own (HMAC keys cannot `session.logon`)."""
+        return []
+
+    def parse_ws_login(self, data: str | bytes) -> bool | VenueError | None:
+        """No login step on this connection (see `ws_entry_open_messages`)."""
+        return None
+
+    def ws_entry_keepalive(self) -> str | None:
+        """None: the server pings every 20 s and the WebSocket library answers."""
+        return None
+
+    def _ws_request(self, call: HttpCall, req_id: str, timestamp_ms: int | None,
+                    what: _WsRequest) -> str:  # fmt: skip
+        method = WS_METHODS.get((call.method, call.path))
+        if method is None:  # pragma: no cover - only order calls reach here
+            raise ConfigError(f"no WebSocket API method for {call.path}", venue=VENUE)
+        ws_params = getattr(self.signer, "ws_params", None)
+        if ws_params is None:
+            raise ConfigError("WebSocket API order entry needs a Binance signer", venue=VENUE)
+        params = {k: str(v) for k, v in call.params}
+        msg = {"id": req_id, "method": method, "params": ws_params(params, timestamp_ms)}
+        self._ws_requests[req_id] = what
+        return json.dumps(msg, separators=(",", ":"))
+
+    def ws_place(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
+        """`order.place` with the parameters of `POST /api/v3/order` (FULL answer)."""
+        return self._ws_request(self.place(order), req_id, timestamp_ms,
+                                _WsRequest(Op.PLACE, order))  # fmt: skip
+
+    def ws_cancel(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
+        """`order.cancel` by `origClientOrderId`."""
+        return self._ws_request(self.cancel(order), req_id, timestamp_ms,
+                                _WsRequest(Op.CANCEL, order))  # fmt: skip
+
+    def ws_amend(
+        self, order: Order, amend: Amend, req_id: str, timestamp_ms: int | None = None
+    ) -> str:
+        """`order.cancelReplace` (STOP_ON_FAILURE), or `order.amend.keepPriority`.
+
+        The same choice as `amend`: keep-priority for a pure quantity decrease without a new
+        client order id.
+        """
+        return self._ws_request(self.amend(order, amend), req_id, timestamp_ms,
+                                _WsRequest(Op.AMEND, order, amend))  # fmt: skip
+
+    def ws_forget(self, req_id: str) -> None:
+        """Drops a request whose answer will not be waited for (timeout, disconnect)."""
+        self._ws_requests.pop(req_id, None)
+
+    def _parse_ws(self, what: _WsRequest, resp: HttpResponse) -> list[VenueReport]:
+        if what.op is Op.PLACE:
+            return self.parse_place(what.order, resp)
+        if what.op is Op.CANCEL:
+            return self.parse_cancel(what.order, resp)
+        return self.parse_amend(what.order, what.amend or Amend(), resp)
+
+    def parse_ws_answer(
+        self, data: str | bytes
+    ) -> tuple[str | None, list[VenueReport] | VenueError]:
+        """(request id, reports or the classified error) of an answer to `ws_place` & co.
+
+        `{"id", "status": 200, "result": {...}}` is parsed as the REST answer of the same
+        call; `{"id", "status": 4XX/5XX, "error": {"code", "msg", "data"?}}` is classified by
+        `ERRORS` exactly like the REST error body (a 429's `error.data.retryAfter` becomes
+        `retry_after`). Anything else (events, answers to other requests, pings): (None, []).
+        An answer that cannot be read is an `UnknownOutcomeError` for its request.
+        """
+        try:
+            msg = json.loads(data, parse_float=Decimal)
+        except ValueError:
+            return None, []
+        if not isinstance(msg, dict) or "status" not in msg or msg.get("id") is None:
+            return None, []
+        rid = str(msg["id"])
+        what = self._ws_requests.pop(rid, None)
+        if what is None:
+            return None, []
+        try:
+            status = int(msg["status"])
+            ok = 200 <= status < 300
+            body = msg.get("result") if ok else msg.get("error")
+            headers: dict[str, str] = {}
+            err_data = body.get("data") if isinstance(body, dict) and not ok else None
+            if isinstance(err_data, dict) and "retryAfter" in err_data:
+                now = int(err_data.get("serverTime") or 0)
+                after = max(0, int(err_data["retryAfter"]) - now) / 1000 if now else None
+                if after is not None:
+                    headers["retry-after"] = str(after)
+            raw = json.dumps(body, default=str).encode()
+            resp = HttpResponse(status, headers, raw)
+            return rid, self._parse_ws(what, resp)
+        except VenueError as exc:
+            return rid, exc
+        except (VenuegateError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            return rid, UnknownOutcomeError(
+                f"binance {what.op}: unreadable WebSocket API answer ({type(exc).__name__})",
+                venue=VENUE,
+            )
 
     # -- private stream ------------------------------------------------------------------
     def private_stream(self, symbols: Sequence[str]) -> BinanceStream:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Final, NoReturn
 
@@ -57,6 +58,7 @@ from venuegate.errors import (
     RetryableError,
     UnknownOutcomeError,
     VenueError,
+    VenuegateError,
     VenueUnavailableError,
 )
 from venuegate.model import Order, OrderState, OrderType, Side, TimeInForce
@@ -76,7 +78,7 @@ from venuegate.venues.base import (
     VenueStatus,
 )
 
-__all__ = ["ENDPOINTS", "ERRORS", "Adapter", "OkxPrivateStream", "dumps"]
+__all__ = ["ENDPOINTS", "ERRORS", "WS_OPS", "Adapter", "OkxPrivateStream", "dumps"]
 
 DOCS: Final = "https://www.okx.com/docs-v5/en/"
 
@@ -254,6 +256,35 @@ def _base36(n: int) -> str:
             return out
 
 
+WS_OPS: Final[Mapping[str, str]] = {
+    # REST path → WebSocket `op` (#order-book-trading-trade-ws-place-order and following).
+    "/api/v5/trade/order": "order",
+    "/api/v5/trade/cancel-order": "cancel-order",
+    "/api/v5/trade/amend-order": "amend-order",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _WsRequest:
+    op: Op
+    order: Order
+    amend: Amend | None = None
+
+
+def _ws_event_error(msg: Mapping[str, Any]) -> VenueError:
+    """A WebSocket `error` event (or a refused login) classified (#error-code-websocket-public).
+
+    60004/60006: invalid / expired login timestamp; 60005/60007/60009/60024: key, sign, login
+    failed, passphrase; anything else is fatal.
+    """
+    code = str(msg.get("code", ""))
+    text = f"okx: WebSocket error {code} {msg.get('msg', '')}"
+    cls: type[VenueError] = ClockSkewError if code in ("60004", "60006") else AuthError
+    if code not in ("60004", "60005", "60006", "60007", "60009", "60024"):
+        cls = FatalError
+    return cls(text, venue="okx", code=code or None)
+
+
 class Adapter(VenueAdapter):
     """OKX v5 spot (`tdMode` "cash"): the request builders and parsers for the engine."""
 
@@ -269,6 +300,7 @@ class Adapter(VenueAdapter):
             raise ConfigError("the okx adapter needs an OKX signer", venue="okx")
         super().__init__(endpoints=endpoints, signer=signer)
         self._open: dict[str, str] = {}  # client order id → instId, of orders seen open
+        self._ws_requests: dict[str, _WsRequest] = {}  # WebSocket request id → what was asked
 
     # -- identifiers ---------------------------------------------------------------------
     def new_client_order_id(self, session: str, n: int) -> str:
@@ -711,6 +743,107 @@ class Adapter(VenueAdapter):
             reason=str(d.get("cancelSource") or "") or None,
             ts_ms=_int(d.get("uTime") or d.get("cTime") or 0),
         )
+
+    # -- WebSocket order entry -------------------------------------------------------------------
+    # #order-book-trading-trade-ws-place-order, #order-book-trading-trade-ws-cancel-order,
+    # #order-book-trading-trade-ws-amend-order: on the private connection after `login`,
+    # `{"id", "op": "order" | "cancel-order" | "amend-order", "args": [<the REST body>]}`; the
+    # answer `{"id", "op", "code", "msg", "data": [{"clOrdId", "ordId", "ts", "sCode",
+    # "sMsg"}], "inTime", "outTime"}` has the REST envelope ("1": refused, reason in sCode).
+    # `id`: "a combination of case-sensitive alphanumerics ... up to 32 characters". The
+    # rate limits are shared with the REST endpoints.
+    def ws_entry_url(self) -> str:
+        """The private WebSocket URL (`wss://ws.okx.com:8443/ws/v5/private`)."""
+        return self.endpoints.ws_api_url or self.endpoints.private_ws_url
+
+    def ws_entry_open_messages(self, timestamp_ms: int | None = None) -> list[str]:
+        """The `login` operation (#overview-websocket-login)."""
+        if not isinstance(self.signer, OkxSigner):
+            raise ConfigError("okx WebSocket order entry needs credentials", venue="okx")
+        return [json.dumps({"op": "login", "args": [self.signer.ws_login_args(timestamp_ms)]})]
+
+    def parse_ws_login(self, data: str | bytes) -> bool | VenueError | None:
+        """True for a successful login answer, the classified error for a refusal, else None."""
+        try:
+            msg = _loads(data)
+        except ValueError:
+            return None
+        if not isinstance(msg, dict):
+            return None
+        if msg.get("event") == "login":
+            return True if str(msg.get("code", "0")) == "0" else _ws_event_error(msg)
+        if msg.get("event") == "error":
+            return _ws_event_error(msg)
+        return None
+
+    def ws_entry_keepalive(self) -> str | None:
+        """The text "ping": OKX closes a connection silent for 30 s; the answer is "pong"."""
+        return "ping"
+
+    def _ws_request(self, call: HttpCall, req_id: str, what: _WsRequest) -> str:
+        op = WS_OPS[call.path]
+        if not req_id.isalnum() or len(req_id) > 32:
+            raise ConfigError("okx WebSocket ids are alphanumeric, at most 32", venue="okx")
+        body = (call.body or b"{}").decode()
+        self._ws_requests[req_id] = what
+        return f'{{"id":"{req_id}","op":"{op}","args":[{body}]}}'
+
+    def ws_place(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
+        """`op: order` with the body of `POST /api/v5/trade/order`."""
+        return self._ws_request(self.place(order), req_id, _WsRequest(Op.PLACE, order))
+
+    def ws_cancel(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
+        """`op: cancel-order` by `clOrdId`."""
+        return self._ws_request(self.cancel(order), req_id, _WsRequest(Op.CANCEL, order))
+
+    def ws_amend(
+        self, order: Order, amend: Amend, req_id: str, timestamp_ms: int | None = None
+    ) -> str:
+        """`op: amend-order` (`newSz` total / `newPx`, by `clOrdId`)."""
+        return self._ws_request(
+            self.amend(order, amend), req_id, _WsRequest(Op.AMEND, order, amend)
+        )
+
+    def ws_forget(self, req_id: str) -> None:
+        """Drops a request whose answer will not be waited for (timeout, disconnect)."""
+        self._ws_requests.pop(req_id, None)
+
+    def _parse_ws(self, what: _WsRequest, resp: HttpResponse) -> list[VenueReport]:
+        if what.op is Op.PLACE:
+            return self.parse_place(what.order, resp)
+        if what.op is Op.CANCEL:
+            return self.parse_cancel(what.order, resp)
+        return self.parse_amend(what.order, what.amend or Amend(), resp)
+
+    def parse_ws_answer(
+        self, data: str | bytes
+    ) -> tuple[str | None, list[VenueReport] | VenueError]:
+        """(request id, reports or the classified error) of an answer to `ws_place` & co.
+
+        The answer has the REST envelope, so it is parsed (and classified by `ERRORS`, sCode
+        first) as the REST answer of the same call. Anything else (pushes, login, "pong"):
+        (None, []). An answer that cannot be read is an `UnknownOutcomeError`.
+        """
+        text = data.decode() if isinstance(data, bytes) else data
+        try:
+            msg = None if text == "pong" else _loads(text)
+        except ValueError:
+            msg = None
+        if not isinstance(msg, dict) or msg.get("op") not in WS_OPS.values():
+            return None, []
+        rid = str(msg.get("id") or "")
+        what = self._ws_requests.pop(rid, None)
+        if what is None:
+            return None, []
+        resp = HttpResponse(200, {}, text.encode())
+        try:
+            return rid, self._parse_ws(what, resp)
+        except VenueError as exc:
+            return rid, exc
+        except (VenuegateError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            return rid, UnknownOutcomeError(
+                f"okx {what.op}: unreadable WebSocket answer ({type(exc).__name__})", venue="okx"
+            )
 
     # -- private stream -------------------------------------------------------------------------
     def private_stream(self, symbols: Sequence[str]) -> OkxPrivateStream:

@@ -12,12 +12,17 @@ Modelled: LIMIT (GTC/IOC/FOK), MARKET, LIMIT_MAKER; cancel by id or client id; c
 symbol; cancelReplace (STOP_ON_FAILURE, -2022 / 409 -2021); keep-priority amend (quantity
 decrease); query; open orders; myTrades; exchangeInfo; time; system status; the user data
 stream through `userDataStream.subscribe.signature` on `/ws-api/v3` (what the adapter and
-ccxt.pro use). Not modelled: balances (the account is unlimited), order lists, STP, stop
-orders, the discontinued listen-key stream, WebSocket API order entry.
+ccxt.pro use); WebSocket API order entry on the same path (`order.place`, `order.cancel`,
+`order.cancelReplace`, `order.amend.keepPriority`: signed per request, the REST handlers'
+exchange calls, codes, rate charges and faults; answers `{"id", "status", "result" | "error",
+"rateLimits"}`, .../websocket-api/trading-requests). Not modelled: balances (the account is
+unlimited), order lists, STP, stop orders, the discontinued listen-key stream, `session.logon`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 import time
@@ -64,6 +69,16 @@ _REJECTS: Mapping[RejectReason, tuple[int, str]] = {
 }
 
 
+_WS_ORDER_METHODS: Mapping[str, tuple[int, bool, bool]] = {
+    # WebSocket API method → (REQUEST_WEIGHT, counts as an order, refused in maintenance),
+    # as its REST endpoint (.../websocket-api/trading-requests).
+    "order.place": (1, True, True),
+    "order.cancel": (1, False, False),
+    "order.cancelReplace": (1, True, True),
+    "order.amend.keepPriority": (4, False, True),
+}
+
+
 def _split(symbol: str) -> tuple[str, str]:
     for q in _QUOTES:
         if symbol.endswith(q) and len(symbol) > len(q):
@@ -99,6 +114,7 @@ class Api(VenueApi):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cancel_ids = 0
+        self._ws_tasks: set[asyncio.Task[None]] = set()
 
     def make_limits(self) -> SimLimits:
         """Binance spot's documented limits.
@@ -830,6 +846,177 @@ class Api(VenueApi):
             return [ok({})], None
         return [err(400, {"code": -1100, "msg": f"Unknown method {method!r}."})], None
 
+    # -- WebSocket API order entry ----------------------------------------------------------
+    def _ws_order(self, ws: web.WebSocketResponse, request: web.Request,
+                  req: Mapping[str, Any]) -> None:  # fmt: skip
+        """Executes an order request now (in arrival order); answers it from a task.
+
+        The task applies the after-acceptance faults: a delayed answer, a dropped connection
+        (no answer), or status 500 with -1007 (execution status unknown).
+        """
+        answer, acted = self._ws_order_now(req)
+        task = asyncio.create_task(self._ws_order_finish(ws, request, req.get("id"), answer, acted))
+        self._ws_tasks.add(task)
+        task.add_done_callback(self._ws_tasks.discard)
+
+    async def _ws_order_finish(self, ws: web.WebSocketResponse, request: web.Request,
+                               rid: object, answer: str, acted: bool) -> None:  # fmt: skip
+        if acted:
+            outcome = await self.ctx.after_accept(request)
+            if outcome == "drop":
+                return
+            if outcome == "5xx":
+                error = {
+                    "code": -1007,
+                    "msg": "Timeout waiting for response from backend server. Send status "
+                    "unknown; execution status unknown.",
+                }
+                answer = json.dumps({"id": rid, "status": 500, "error": error,
+                                     "rateLimits": self._ws_rate_limits()})  # fmt: skip
+        if not ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(answer)
+
+    def _ws_order_now(self, req: Mapping[str, Any]) -> tuple[str, bool]:
+        """One order request, as its REST endpoint would do it: (answer, took effect)."""
+        method = str(req.get("method"))
+        weight, orders, new_order = _WS_ORDER_METHODS[method]
+        raw = req.get("params")
+        acted = False
+        try:
+            self._charge(weight, orders)
+            self.ctx.roll_skew()
+            if not isinstance(raw, dict):
+                raise _Refused(_error(400, -1102, "Mandatory parameter 'params' was not sent, "
+                                      "was empty/null, or malformed."))  # fmt: skip
+            account, error = self._ws_verify(raw)
+            if error is not None or account is None:
+                error = error or {"code": -2015, "msg": "Invalid API-key."}
+                status = 401 if error["code"] == -2015 else 400
+                raise _Refused(_error(status, int(error["code"]), str(error["msg"])))
+            p = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in raw.items()}
+            self._faults_before(new_order=new_order)
+            try:
+                resp = self._ws_order_exec(method, account, p)
+            except SimReject as exc:
+                resp = self._reject(exc)
+            acted = resp.status < 300
+        except _Refused as r:
+            resp = r.response
+        return self._ws_answer(req.get("id"), resp), acted
+
+    def _ws_order_exec(self, method: str, account: str, p: Mapping[str, str]) -> web.Response:
+        if method == "order.place":
+            placed = self._place(account, p)
+            resp_type = p.get("newOrderRespType", "FULL")
+            if resp_type == "ACK":
+                return self._ok({"symbol": placed.symbol, "orderId": int(placed.venue_order_id),
+                                 "orderListId": -1, "clientOrderId": placed.client_order_id,
+                                 "transactTime": placed.created_ms})  # fmt: skip
+            body = self._full(placed)
+            if resp_type == "RESULT":
+                body.pop("fills", None)
+            return self._ok(body)
+        if method == "order.cancel":
+            target = self._find(account, p)
+            done, _ = self.ex.cancel(account, venue_order_id=target.venue_order_id)
+            return self._ok(self._cancel_json(done, p.get("newClientOrderId")))
+        if method == "order.cancelReplace":
+            return self._ws_cancel_replace(account, p)
+        return self._ws_keep_priority(account, p)
+
+    def _ws_cancel_replace(self, account: str, p: Mapping[str, str]) -> web.Response:
+        """`order.cancelReplace`: the REST handler's steps and answers (-2022, 409 -2021)."""
+        mode = p.get("cancelReplaceMode", "")
+        if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
+            return _error(400, -1102, "Mandatory parameter 'cancelReplaceMode' was not sent, "
+                          "was empty/null, or malformed.")  # fmt: skip
+        args = self._order_args(p)
+        new_cid = p.get("newClientOrderId") or self._new_cid()
+        try:
+            old = self._find(account, p, prefix="cancel")
+            if not old.is_open or old.symbol != p.get("symbol"):
+                raise SimReject(RejectReason.UNKNOWN_ORDER)
+        except SimReject:
+            return _error(400, -2022, "Order cancel-replace failed.", self._usage(), {
+                "cancelResult": "FAILURE", "newOrderResult": "NOT_ATTEMPTED",
+                "cancelResponse": {"code": -2011, "msg": "Unknown order sent."},
+                "newOrderResponse": None})  # fmt: skip
+        try:
+            old_snap, new, _ = self.ex.cancel_replace(
+                account,
+                venue_order_id=old.venue_order_id,
+                new_client_order_id=new_cid,
+                quantity=args["quantity"],
+                price=args.get("price"),
+                tif=args["tif"],
+                post_only=args.get("post_only", False),
+            )
+        except SimReject as exc:
+            code, msg = _REJECTS[exc.reason]
+            now = self.ex.find(account, venue_order_id=old.venue_order_id)
+            if now is not None and not now.is_open:
+                return _error(409, -2021, "Order cancel-replace partially failed.",
+                              self._usage(), {
+                                  "cancelResult": "SUCCESS", "newOrderResult": "FAILURE",
+                                  "cancelResponse": self._cancel_json(now),
+                                  "newOrderResponse": {"code": code, "msg": msg}})  # fmt: skip
+            return _error(400, -2022, "Order cancel-replace failed.", self._usage(), {
+                "cancelResult": "NOT_ATTEMPTED" if exc.reason != RejectReason.UNKNOWN_ORDER
+                else "FAILURE", "newOrderResult": "FAILURE",
+                "cancelResponse": None,
+                "newOrderResponse": {"code": code, "msg": msg}})  # fmt: skip
+        return self._ok({"cancelResult": "SUCCESS", "newOrderResult": "SUCCESS",
+                         "cancelResponse": self._cancel_json(old_snap),
+                         "newOrderResponse": self._full(new)})  # fmt: skip
+
+    def _ws_keep_priority(self, account: str, p: Mapping[str, str]) -> web.Response:
+        """`order.amend.keepPriority`: reduce the quantity in place (the REST answer)."""
+        target = self._find(account, p)
+        new_qty = Decimal(p.get("newQty", "0"))
+        if not 0 < new_qty < target.quantity:
+            return _error(400, -1013, "Invalid quantity.", self._usage())
+        done, _ = self.ex.amend(account, venue_order_id=target.venue_order_id, quantity=new_qty)
+        o = self._order_json(done)
+        o["origClientOrderId"] = done.client_order_id
+        o["qty"] = o.pop("origQty")
+        o["cumulativeQuoteQty"] = o.pop("cummulativeQuoteQty")
+        o |= {"preventedQty": "0.00000000", "quoteOrderQty": "0.00000000",
+              "workingTime": done.created_ms}  # fmt: skip
+        return self._ok({"transactTime": done.updated_ms, "executionId": done.seq,
+                         "amendedOrder": o})  # fmt: skip
+
+    def _ws_rate_limits(self) -> list[dict[str, Any]]:
+        """The answer's `rateLimits` (the REST usage headers' counts)."""
+        return [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+             "limit": 6000, "count": int(self.limits.used("REQUEST_WEIGHT"))},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
+             "limit": 50, "count": int(self.limits.used("ORDERS_10S"))},
+            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1,
+             "limit": 160000, "count": int(self.limits.used("ORDERS_1D"))},
+        ]  # fmt: skip
+
+    def _ws_answer(self, rid: object, resp: web.Response) -> str:
+        """A REST response as the WebSocket API's answer (429/418: `data.retryAfter` in ms)."""
+        raw = resp.body if isinstance(resp.body, bytes) else b""
+        try:
+            body: Any = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}
+        out: dict[str, Any] = {"id": rid, "status": resp.status}
+        if resp.status < 300:
+            out["result"] = body
+        else:
+            after = resp.headers.get("Retry-After")
+            if after is not None and isinstance(body, dict):
+                now = self.ctx.now_ms()
+                body = body | {"data": {"serverTime": now,
+                                        "retryAfter": now + int(float(after) * 1000)}}  # fmt: skip
+            out["error"] = body
+        out["rateLimits"] = self._ws_rate_limits()
+        return json.dumps(out, separators=(",", ":"))
+
     async def ws_api(self, request: web.Request) -> web.WebSocketResponse:
         """The WebSocket API endpoint.
 
@@ -848,6 +1035,9 @@ class Api(VenueApi):
                 await ws.send_str(json.dumps({"id": None, "status": 400, "error": {
                     "code": -1100, "msg": "Malformed request."}}))  # fmt: skip
                 continue
+            if isinstance(req, dict) and req.get("method") in _WS_ORDER_METHODS:
+                self._ws_order(ws, request, req)
+                continue
             replies, account = self._ws_reply(req, None)
             for r in replies:
                 await ws.send_str(r)
@@ -860,6 +1050,9 @@ class Api(VenueApi):
                 try:
                     req = json.loads(data)
                 except ValueError:
+                    return []
+                if isinstance(req, dict) and req.get("method") in _WS_ORDER_METHODS:
+                    self._ws_order(ws, request, req)
                     return []
                 return self._ws_reply(req, acct)[0]
 

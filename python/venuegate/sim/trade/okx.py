@@ -10,8 +10,11 @@ Modelled: spot (`tdMode` cash) limit / market / post_only / ioc / fok orders, pl
 batch, as ccxt sends), cancel (single and batch), amend, order details, pending orders, fills
 (3 days and history), cancel-all-after with its timer, time, status, SPOT instruments, an empty
 currencies listing (ccxt's `load_markets` asks for it), the private `orders` channel with
-`login`, `subscribe`, "ping"/"pong". Not modelled: margin, derivatives, algo orders, balances,
-WebSocket order entry, the `expTime` header, per-account fill-ratio limits.
+`login`, `subscribe`, "ping"/"pong", and WebSocket order entry on the same connection after
+login (`op` order / cancel-order / amend-order, #order-book-trading-trade-ws-place-order: the
+REST handlers' exchange calls, sCodes, shared rate limits and faults). Not modelled: margin,
+derivatives, algo orders, balances, WebSocket batch operations, the `expTime` header,
+per-account fill-ratio limits.
 """
 
 from __future__ import annotations
@@ -72,6 +75,14 @@ _REJECT: Final[Mapping[RejectReason, tuple[str, str]]] = {
 _ORD_TYPES: Final = frozenset({"limit", "market", "post_only", "ioc", "fok"})
 
 
+_WS_ORDER_OPS: Final[Mapping[str, str]] = {
+    # WebSocket `op` → the REST handler's kind (#order-book-trading-trade-ws-place-order).
+    "order": "place",
+    "cancel-order": "cancel",
+    "amend-order": "amend",
+}
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -114,6 +125,7 @@ class Api(VenueApi):
 
     venue: ClassVar[str] = "okx"
     private_ws_path: ClassVar[str] = "/ws/v5/private"
+    ws_api_path: ClassVar[str | None] = "/ws/v5/private"
 
     def __init__(self, ctx: VenueContext) -> None:
         super().__init__(ctx)
@@ -124,6 +136,7 @@ class Api(VenueApi):
         self._req_ids: dict[str, str] = {}  # venue order id → reqId of its last amend
         self._caa: dict[str, asyncio.Task[None]] = {}
         self._conn = 0
+        self._ws_tasks: set[asyncio.Task[None]] = set()
 
     def make_limits(self) -> SimLimits:
         """OKX's per-endpoint windows (sliding 2 s windows, per instrument where documented)."""
@@ -771,6 +784,76 @@ class Api(VenueApi):
             return None, {"event": "error", "code": "60007", "msg": "Invalid sign"}
         return cred.api_key, {"event": "login", "code": "0", "msg": ""}
 
+    # -- WebSocket order entry -----------------------------------------------------------------
+    def _ws_order(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        account: str,
+        req: Mapping[str, Any],
+    ) -> list[str]:
+        """One `order` / `cancel-order` / `amend-order` operation, as the REST handler does it.
+
+        Refusals before processing (bad args, 50011 rate limit, 50001 unavailable) are answered
+        at once; otherwise the exchange acts now and a task answers after the
+        after-acceptance faults (a delay, a dropped connection, 50004).
+        """
+        op = str(req.get("op"))
+        kind = _WS_ORDER_OPS[op]
+        rid = str(req.get("id") or "")
+        args = req.get("args")
+        if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
+            return [self._ws_answer(rid, op, "60013", "Invalid args", [])]
+        p: Mapping[str, Any] = args[0]
+        window = {"place": "PLACE", "cancel": "CANCEL", "amend": "AMEND"}[kind]
+        costs: dict[str, float] = {window: 1}
+        if kind != "cancel":
+            costs["SUBACCOUNT_ORDERS"] = 1
+        early = self._charge(costs, str(p.get("instId") or "")) or self._before(
+            new_orders=kind != "cancel"
+        )
+        if early is not None:
+            body = json.loads(early.body) if isinstance(early.body, bytes) else {}
+            return [self._ws_answer(rid, op, str(body.get("code")), str(body.get("msg")), [])]
+        if kind == "place":
+            item = self._place_one(account, p)
+        elif kind == "cancel":
+            item = self._cancel_one(account, p)
+        else:
+            item = self._amend_one(account, p)
+        ok = item["sCode"] == "0"
+        answer = self._ws_answer(rid, op, "0" if ok else "1", "" if ok else
+                                 "All operations failed", [item])  # fmt: skip
+        task = asyncio.create_task(self._ws_order_finish(ws, request, rid, op, answer))
+        self._ws_tasks.add(task)
+        task.add_done_callback(self._ws_tasks.discard)
+        return []
+
+    async def _ws_order_finish(
+        self, ws: web.WebSocketResponse, request: web.Request, rid: str, op: str, answer: str
+    ) -> None:
+        outcome = await self.ctx.after_accept(request)
+        if outcome == "drop":
+            return
+        if outcome == "5xx":
+            answer = self._ws_answer(
+                rid,
+                op,
+                "50004",
+                "API endpoint request timeout (does not mean that the request was successful "
+                "or failed, please check the request result)",
+                [],
+            )
+        if not ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(answer)
+
+    @staticmethod
+    def _ws_answer(rid: str, op: str, code: str, msg: str, data: list[dict[str, Any]]) -> str:
+        now = str(_now_ms() * 1000)
+        return json.dumps({"id": rid, "op": op, "code": code, "msg": msg, "data": data,
+                           "inTime": now, "outTime": now}, separators=(",", ":"))  # fmt: skip
+
     async def private_ws(  # noqa: PLR0915 - login, then the subscription protocol
         self, request: web.Request
     ) -> web.WebSocketResponse:
@@ -803,6 +886,7 @@ class Api(VenueApi):
             break
         if account is None:
             return ws
+        acct: str = account
         subs: list[dict[str, str]] = []
 
         def wanted(order: SimOrder) -> bool:
@@ -831,6 +915,8 @@ class Api(VenueApi):
             except ValueError:
                 return [_ws_error("60012", "Invalid request", conn_id)]
             op = req.get("op")
+            if op in _WS_ORDER_OPS:
+                return self._ws_order(ws, request, acct, req)
             out: list[str] = []
             for a in req.get("args") or []:
                 if not isinstance(a, dict) or a.get("channel") != "orders":
