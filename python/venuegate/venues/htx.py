@@ -65,6 +65,7 @@ from venuegate.model import Order, OrderState, OrderType, Side, TimeInForce
 from venuegate.net.priority import Priority, RequestCost
 from venuegate.net.ratemodel import RateModel, Window, WindowKind
 from venuegate.oms.types import ReportKind, VenueReport
+from venuegate.venues._wire import dec_or_none, loads_decimal
 from venuegate.venues.base import (
     Amend,
     AmendMode,
@@ -227,14 +228,10 @@ def dumps(obj: object) -> bytes:
     return json.dumps(obj, separators=(",", ":"), default=default).encode()
 
 
-def _loads(raw: bytes | str) -> Any:
-    return json.loads(raw, parse_float=Decimal)
+_loads = loads_decimal
 
 
-def _dec(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return Decimal(str(value))
+_dec = dec_or_none
 
 
 def _int(value: object) -> int:

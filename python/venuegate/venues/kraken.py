@@ -66,6 +66,7 @@ from venuegate.model import Order, OrderState, OrderType, Side, TimeInForce
 from venuegate.net.priority import Priority, RequestCost
 from venuegate.net.ratemodel import RateModel, Window, WindowKind
 from venuegate.oms.types import ReportKind, VenueReport
+from venuegate.venues._wire import dec_or_none, loads_decimal
 from venuegate.venues.base import (
     Amend,
     AmendMode,
@@ -284,23 +285,10 @@ def ws_symbol(pair: str) -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _loads(body: bytes | str) -> Any:
-    return json.loads(body, parse_float=Decimal)
+_loads = loads_decimal
 
 
-def _dec(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | str):
-        try:
-            return Decimal(value)
-        except ArithmeticError:
-            return None
-    return None
+_dec = dec_or_none
 
 
 def _plain(value: Decimal) -> str:
