@@ -27,15 +27,6 @@ from venuegate.venues.base import Endpoints
 VENUES = ["binance", "okx", "kraken", "coinbase", "bitfinex", "htx"]
 
 
-def _available(venue: str) -> bool:
-    try:
-        importlib.import_module(f"venuegate.venues.{venue}")
-        importlib.import_module(f"venuegate.sim.trade.{venue}")
-    except ImportError:
-        return False
-    return True
-
-
 def run[T](coro: Awaitable[T]) -> T:
     return asyncio.run(asyncio.wait_for(coro, 60))  # type: ignore[arg-type]
 
@@ -87,10 +78,7 @@ async def eventually(pred: Callable[[], bool], timeout: float = 5.0) -> None:
 
 pytestmark = pytest.mark.parametrize(
     "venue",
-    [
-        pytest.param(v, marks=pytest.mark.skipif(not _available(v), reason="not landed"))
-        for v in VENUES
-    ],
+    VENUES,
 )
 
 
