@@ -24,7 +24,17 @@ $(PY):
 $(VENV)/.deps: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
 	$(PY) -m pip install --quiet --group dev
+	$(MAKE) --no-print-directory quickfix
 	touch $@
+
+# QuickFIX, the FIX interop peer of the tests: the cached wheel when it fits this Python,
+# else built from the PyPI sdist (minutes; see vendor/wheels/README.md).
+.PHONY: quickfix
+quickfix: | $(PY)
+	$(PY) -c 'import quickfix' 2>/dev/null || \
+	  $(PY) -m pip install --quiet --no-index --find-links vendor/wheels quickfix==1.16.0 2>/dev/null || \
+	  { vendor/wheels/build-quickfix.sh $(PY) && \
+	    $(PY) -m pip install --quiet --no-index --find-links vendor/wheels quickfix==1.16.0; }
 
 # The native extension, rebuilt (release, LTO) when any Rust source changes.
 $(VENV)/.native: $(VENV)/.deps $(RUST_SOURCES) pyproject.toml
