@@ -114,9 +114,36 @@ def test_drift_alarm_on_jump_and_on_large_offset() -> None:
     assert sync.offset_ms == pytest.approx(400.0, abs=3.0)
     assert any("moved" in m for m in messages)
     messages.clear()
+    for _ in range(5):  # steadily off: the one alarm above stands, the log is not flooded
+        run(sync.sample())
+    assert messages == []
+    venue.skew_ms = 10.0  # back under half the threshold: re-armed
+    run(sync.resync())
+    messages.clear()
+    venue.skew_ms = 300.0
+    run(sync.resync())
+    assert any("exceeds" in m or "moved" in m for m in messages)
+    messages.clear()
     run(sync.sample())
-    assert any("exceeds" in m for m in messages)
-    assert sync.alarms >= 2
+    assert messages == []
+    assert sync.alarms >= 3
+
+
+def test_large_offset_from_the_start_alarms_once() -> None:
+    messages: list[str] = []
+    venue = FakeVenue(600.0, seed=4, jitter_ms=(1.0, 3.0))
+    sync = ClockSync(
+        venue.fetch,
+        local_ns=venue.local_ns,
+        samples=3,
+        drift_alarm_ms=250,
+        on_alarm=messages.append,
+    )
+    run(sync.resync())
+    for _ in range(4):
+        run(sync.sample())
+    assert [m for m in messages if "exceeds" in m] == [messages[0]]
+    assert len(messages) == 1
 
 
 def test_run_loop_survives_failed_probes() -> None:

@@ -91,7 +91,8 @@ class ClockSync:
         local_ns: the local clock, ns since the epoch.
         samples: how many recent samples the estimate uses (and `resync` takes).
         drift_alarm_ms: alarm when the estimate moves by more than this between syncs, or its
-            magnitude exceeds it.
+            magnitude exceeds it (once, until it is back under half the threshold: a venue whose
+            clock is steadily off does not flood the log).
         on_alarm: called with a message on every alarm (besides a warning log).
         venue: the venue's name, for messages.
 
@@ -121,6 +122,7 @@ class ClockSync:
         self._offset_ms = 0.0
         self._uncertainty_ms = math.inf
         self._synced = False
+        self._over = False  # the magnitude alarm is edge-triggered: once until back under
         self.alarms = 0
         """How many alarms were raised."""
 
@@ -213,11 +215,17 @@ class ClockSync:
                 f"{self._venue} clock offset moved {self._offset_ms - previous:+.1f} ms "
                 f"(now {self._offset_ms:+.1f} ms)"
             )
-        elif abs(self._offset_ms) > self._alarm_ms:
+        elif abs(self._offset_ms) > self._alarm_ms and not self._over:
             self._alarm(
                 f"{self._venue} clock offset {self._offset_ms:+.1f} ms exceeds "
                 f"{self._alarm_ms:.0f} ms"
             )
+        if abs(self._offset_ms) <= self._alarm_ms / 2:
+            if self._over:
+                log.info("%s clock offset back to %+.1f ms", self._venue, self._offset_ms)
+            self._over = False
+        elif abs(self._offset_ms) > self._alarm_ms:
+            self._over = True
 
     def _alarm(self, message: str) -> None:
         self.alarms += 1
