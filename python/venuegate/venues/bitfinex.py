@@ -63,7 +63,7 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Final, NoReturn
 
-from venuegate.auth._base import Body, Params, SignedRequest, Signer
+from venuegate.auth._base import Signer
 from venuegate.auth.bitfinex import BitfinexSigner
 from venuegate.errors import (
     AuthError,
@@ -102,7 +102,6 @@ __all__ = [
     "TEXT_ERRORS",
     "Adapter",
     "BitfinexPrivateStream",
-    "OrderedNonceSigner",
     "cid_date",
     "dumps",
     "loads",
@@ -317,36 +316,6 @@ def _status_state(status: str) -> tuple[OrderState, str | None]:
     return OrderState.CANCELED, status
 
 
-class OrderedNonceSigner(Signer):
-    """A `BitfinexSigner` whose REST nonces always rise, even when the caller fixes the time.
-
-    `RestClient` passes a server-synced `timestamp_ms`, which `BitfinexSigner` turns into the nonce
-    `timestamp_ms * 1000` as is: two requests in one millisecond, or a clock offset that moves
-    backwards, or a WebSocket auth signed from the wall clock in between, would give a nonce not
-    above the last one, which Bitfinex refuses ("nonce: small", 10114). This wrapper draws every
-    nonce from the wrapped signer's own increasing counter (the one `ws_auth` uses too), at
-    least `timestamp_ms * 1000`.
-    """
-
-    venue: ClassVar[str] = VENUE
-
-    def __init__(self, inner: BitfinexSigner) -> None:
-        super().__init__(api_key=inner.api_key, host=inner.host)
-        self._inner = inner
-
-    def sign(
-        self,
-        method: str,
-        path: str,
-        params: Params | None = None,
-        body: Body | None = None,
-        timestamp_ms: int | None = None,
-        nonce: int | None = None,
-    ) -> SignedRequest:
-        """Signs with the wrapped signer (its nonces already rise: `next_nonce` on its clock)."""
-        return self._inner.sign(method, path, params, body, timestamp_ms, nonce)
-
-
 class Adapter(VenueAdapter):
     """Bitfinex v2, spot exchange wallet: the request builders and parsers for the engine.
 
@@ -379,9 +348,9 @@ class Adapter(VenueAdapter):
         if signer is not None and not isinstance(signer, BitfinexSigner):
             raise ConfigError("the bitfinex adapter needs a Bitfinex signer", venue=VENUE)
         self.bfx_signer = signer
-        super().__init__(
-            endpoints=endpoints, signer=OrderedNonceSigner(signer) if signer is not None else None
-        )
+        # BitfinexSigner's nonces always rise (its own counter, shared with `ws_auth`), and the
+        # REST client passes no server time to nonce venues (`signs_with_server_time`).
+        super().__init__(endpoints=endpoints, signer=signer)
         self.dead_man_switch = dead_man_switch
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         self._last_tick = 0
