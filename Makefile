@@ -114,6 +114,15 @@ bench: install  ## full benchmarks: pytest-benchmark and criterion; rewrites RES
 	$(PY) benches/e2e_cpu.py --rate 1000 --seconds 10 --update benches/RESULTS.md
 	$(PY) benches/order_path.py --orders 2000 --update benches/RESULTS.md
 
+FUZZ_SECONDS ?= 120
+.PHONY: fuzz
+fuzz:  ## coverage-guided fuzzing of the FIX codec (cargo-fuzz, nightly); CI runs the targets' bodies
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd engine/fuzz && for t in fix_parse fix_dictionary; do \
+	  mkdir -p corpus/$$t && \
+	  cargo +nightly fuzz run -O $$t corpus/$$t seeds -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
 .PHONY: clean
 clean:  ## remove build products and the venv
 	rm -rf $(VENV) target dist benches/results .pytest_cache .mypy_cache .ruff_cache

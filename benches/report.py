@@ -29,6 +29,8 @@ SUBJECTS = {
     "journal-intent-write": "test_journal_none",
     "order-submit-sim": "test_venuegate_sim_10_orders",
     "order-submit-nonet": "test_venuegate_nonet_10_orders",
+    "fix-parse-execution-report": "test_venuegate_parse",
+    "fix-build-new-order-single": "test_venuegate_build",
 }
 # Groups that also get their own table between `<!-- journal:start/end -->` in RESULTS.md.
 JOURNAL_GROUPS = {"journal-intent-write"}

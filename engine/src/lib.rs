@@ -6,11 +6,13 @@
 //! - [`book`]: the L2 order book in fixed point, with venue checksums.
 //! - [`feeds`]: venue book feeds: decode, sequence, checksum, resync.
 //! - [`journal`]: the order journal, an append-only write-ahead log with torn-tail recovery.
+//! - [`fix`]: the FIX codec (framer, parser, encoder) and `QuickFIX` XML data dictionaries.
 //! - [`ws`]: the WebSocket codec (RFC 6455, permessage-deflate) and opening handshake.
 
 pub mod book;
 pub mod encode;
 pub mod feeds;
+pub mod fix;
 pub mod fixed;
 pub mod journal;
 pub mod sign;

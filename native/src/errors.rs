@@ -3,12 +3,14 @@
 //! (`ValueError`) are declared once; this module imports them on the (cold) error path.
 
 use engine::book::BookError;
+use engine::fix::dict::{DictError, Violation};
+use engine::fix::{FixError, FixErrorKind};
 use engine::journal::JournalError;
 use engine::{FixedError, SignError};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
+use pyo3::types::{PyDict, PyType};
 
 static DECIMAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static SIGNING_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -75,4 +77,80 @@ pub fn journal_err(py: Python<'_>, err: &JournalError) -> PyErr {
         | JournalError::GroupSync { .. } => err.to_string(),
     };
     raise(py, &JOURNAL_ERROR, "JournalError", msg)
+}
+
+static FIX_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CONFIG_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Maps a data dictionary that cannot be loaded to `venuegate.errors.ConfigError` (a
+/// `ValueError`): the message names the file and the problem.
+#[cold]
+pub fn dict_err(py: Python<'_>, err: &DictError) -> PyErr {
+    let msg = match err {
+        DictError::Io { .. } | DictError::Invalid { .. } => err.to_string(),
+    };
+    raise(py, &CONFIG_ERROR, "ConfigError", msg)
+}
+static FIX_VALIDATION_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Builds a `venuegate.fix.codec.FixError` instance (a `ProtocolError` and a `ValueError`)
+/// carrying `reason`, `tag`, `seq_num` and `reject_reason`. Messages name tags and reasons,
+/// never values, so no credential in a Logon reaches an exception.
+pub fn fix_err_value<'py>(py: Python<'py>, err: &FixError) -> PyResult<Bound<'py, PyAny>> {
+    let msg = match err.kind {
+        FixErrorKind::MissingBeginString
+        | FixErrorKind::BadBeginString
+        | FixErrorKind::MissingBodyLength
+        | FixErrorKind::BadBodyLength
+        | FixErrorKind::MissingMsgType
+        | FixErrorKind::BodyLengthMismatch
+        | FixErrorKind::MissingChecksum
+        | FixErrorKind::BadChecksumFormat
+        | FixErrorKind::BadChecksum
+        | FixErrorKind::ChecksumNotLast
+        | FixErrorKind::InvalidTag
+        | FixErrorKind::EmptyValue
+        | FixErrorKind::IncorrectDataFormat
+        | FixErrorKind::DataLengthMismatch
+        | FixErrorKind::DataWithoutLength
+        | FixErrorKind::ValueContainsSoh
+        | FixErrorKind::TooLarge
+        | FixErrorKind::Garbage
+        | FixErrorKind::BadTimestamp => err.to_string(),
+    };
+    let cls = FIX_ERROR.import(py, "venuegate.fix.codec", "FixError")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("reason", err.reason())?;
+    kwargs.set_item("tag", err.tag)?;
+    kwargs.set_item("seq_num", err.seq_num)?;
+    kwargs.set_item("reject_reason", err.kind.reject_reason())?;
+    cls.call((msg,), Some(&kwargs))
+}
+
+/// Maps a FIX codec error to a raised `venuegate.fix.codec.FixError`.
+#[cold]
+pub fn fix_err(py: Python<'_>, err: &FixError) -> PyErr {
+    match fix_err_value(py, err) {
+        Ok(v) => PyErr::from_value(v),
+        Err(e) => PyRuntimeError::new_err(format!("{err} (and venuegate.fix.codec failed: {e})")),
+    }
+}
+
+/// Maps a dictionary violation to a raised `venuegate.fix.codec.FixValidationError`.
+#[cold]
+pub fn fix_validation_err(py: Python<'_>, v: &Violation, seq_num: Option<u64>) -> PyErr {
+    let build = || -> PyResult<Bound<'_, PyAny>> {
+        let cls = FIX_VALIDATION_ERROR.import(py, "venuegate.fix.codec", "FixValidationError")?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("reason", v.text.as_str())?;
+        kwargs.set_item("tag", v.tag)?;
+        kwargs.set_item("seq_num", seq_num)?;
+        kwargs.set_item("reject_reason", v.reason)?;
+        kwargs.set_item("business", v.business)?;
+        cls.call((v.to_string(),), Some(&kwargs))
+    };
+    match build() {
+        Ok(e) => PyErr::from_value(e),
+        Err(e) => PyRuntimeError::new_err(format!("{v} (and venuegate.fix.codec failed: {e})")),
+    }
 }

@@ -7,6 +7,7 @@
 mod book;
 mod bytes;
 mod errors;
+mod fix;
 mod fixed;
 mod journal;
 mod request;
@@ -27,5 +28,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ws::register(m)?;
     ticks::register(m)?;
     journal::register(m)?;
+    fix::register(m)?;
     Ok(())
 }

@@ -2,12 +2,15 @@
 
 Import the public modules (`venuegate.fixed`, `venuegate.auth`), not this one. Errors raised
 here are `venuegate.errors` classes: `DecimalError` and `SigningError` (both `ValueError`s),
+the FIX codec's `FixError` / `FixValidationError` (defined in `venuegate.fix.codec`),
 `TypeError` for wrong argument types.
 """
 
 from collections.abc import Buffer, Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Final, Literal, final
+
+from venuegate.fix.codec import FixError
 
 __all__ = [
     "JOURNAL_MAX_PAYLOAD",
@@ -16,6 +19,10 @@ __all__ = [
     "BookFeed",
     "Ed25519Key",
     "Es256Key",
+    "FixDictionary",
+    "FixEncoder",
+    "FixFramer",
+    "FixMessage",
     "Fixed",
     "Hmac",
     "Journal",
@@ -24,6 +31,10 @@ __all__ = [
     "TickDecoder",
     "WsDecoder",
     "__version__",
+    "fix_encode_message",
+    "fix_parse",
+    "fix_parse_utc_timestamp",
+    "fix_utc_timestamp",
     "inflate_gzip",
     "inflate_raw",
     "read_journal",
@@ -593,3 +604,144 @@ def read_journal(path: str, offset: int = 0) -> tuple[list[tuple[int, int, bytes
     the bytes after it that do not form a record (reported, not removed). Raises
     `JournalError` for a foreign file, an offset inside the header, or corruption.
     """
+
+# --- FIX codec (engine/src/fix; public module: venuegate.fix.codec) ---------------------------
+
+type _FixValue = str | bytes | int | bool | Decimal | Fixed
+
+@final
+class FixMessage:
+    """A parsed FIX message: the bytes and an index of `(tag, value span)`, zero-copy."""
+
+    @property
+    def raw(self) -> bytes:
+        """The whole message, `8=` through `10=xxx<SOH>`."""
+
+    @property
+    def begin_string(self) -> str:
+        """BeginString (8)."""
+
+    @property
+    def msg_type(self) -> str:
+        """MsgType (35)."""
+
+    @property
+    def seq_num(self) -> int:
+        """MsgSeqNum (34), 0 when absent."""
+
+    def get(self, tag: int) -> str | None:
+        """The first value of `tag` as text (UTF-8, latin-1 when not UTF-8)."""
+
+    def get_bytes(self, tag: int) -> bytes | None:
+        """The first value of `tag` as bytes."""
+
+    def get_int(self, tag: int) -> int | None:
+        """The first value of `tag` as an integer; `FixError` when it is not one."""
+
+    def get_all(self, tag: int) -> list[str]:
+        """Every value of `tag`, in wire order."""
+
+    def has(self, tag: int) -> bool:
+        """True when `tag` is present."""
+
+    def fields(self) -> list[tuple[int, bytes]]:
+        """Every field in wire order, header and trailer included."""
+
+    def group(self, count_tag: int, first_tag: int) -> list[list[tuple[int, bytes]]]:
+        """A repeating group's entries without a dictionary (`FixDictionary.groups` is exact)."""
+
+    def __len__(self) -> int: ...
+
+def fix_parse(data: bytes | Buffer, *, verify: bool = True) -> FixMessage:
+    """Parses exactly one FIX message; raises `FixError`."""
+
+@final
+class FixFramer:
+    """Splits a FIX byte stream into messages across partial reads."""
+
+    def __new__(cls, max_message_size: int = ...) -> FixFramer: ...
+    def feed(self, data: bytes) -> list[FixMessage | FixError]:
+        """Every complete message, or `FixError` for a garbled one, in order."""
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for the next feed."""
+
+@final
+class FixEncoder:
+    """A session's encoder: the header is prebuilt once."""
+
+    def __new__(
+        cls,
+        begin_string: str,
+        sender_comp_id: str,
+        target_comp_id: str,
+        header: list[tuple[int, str]] | None = None,
+    ) -> FixEncoder: ...
+    def encode(
+        self,
+        msg_type: str,
+        seq_num: int,
+        fields: Iterable[tuple[int, _FixValue]],
+        *,
+        sending_time: str | None = None,
+        poss_dup: bool = False,
+        orig_sending_time: str | None = None,
+    ) -> bytes:
+        """Encodes one message with BodyLength and CheckSum computed; raises `FixError`."""
+
+    @property
+    def begin_string(self) -> str:
+        """BeginString (8)."""
+
+    @property
+    def sender_comp_id(self) -> str:
+        """SenderCompID (49)."""
+
+    @property
+    def target_comp_id(self) -> str:
+        """TargetCompID (56)."""
+
+def fix_encode_message(begin_string: str, fields: Iterable[tuple[int, _FixValue]]) -> bytes:
+    """Encodes a message from everything between 9 and 10 (35 first)."""
+
+def fix_utc_timestamp(
+    epoch_ns: int | None = None, precision: Literal["s", "ms", "us", "ns"] = "ms"
+) -> str:
+    """A FIX UTCTimestamp, `YYYYMMDD-HH:MM:SS.sss` (default now)."""
+
+def fix_parse_utc_timestamp(value: str) -> int:
+    """Epoch nanoseconds of a FIX UTCTimestamp; raises `FixError`."""
+
+@final
+class FixDictionary:
+    """A QuickFIX XML data dictionary."""
+
+    @staticmethod
+    def load(path: str, app_path: str | None = None) -> FixDictionary:
+        """Loads FIX42/FIX44.xml, or FIXT11.xml (transport) with FIX50SP2.xml (app)."""
+
+    def extend(self, path: str) -> None:
+        """Adds a venue's custom fields and message fields from an extension XML."""
+
+    def validate(self, msg: FixMessage) -> None:
+        """Raises `FixValidationError` (with the 373 code) when `msg` breaks the dictionary."""
+
+    def groups(self, msg: FixMessage, count_tag: int) -> list[list[tuple[int, bytes]]]:
+        """The entries of the first `count_tag` group of `msg`, nested groups included."""
+
+    def is_admin(self, msg_type: str) -> bool:
+        """True for a session-level message type."""
+
+    def field_name(self, tag: int) -> str | None:
+        """The field's name."""
+
+    def message_name(self, msg_type: str) -> str | None:
+        """The message's name."""
+
+    def required_fields(self, msg_type: str) -> list[int]:
+        """The message's required body fields (header and trailer excluded)."""
+
+    @property
+    def begin_string(self) -> str:
+        """The dictionary's BeginString."""
