@@ -676,6 +676,26 @@ class OrderManager:
     def _ws_ready(self) -> bool:
         return self.order_entry is not None and bool(self.order_entry.ready.is_set())
 
+    # -- order-entry hook (FIX, issue 5) -------------------------------------------------------
+    def _entry_can(self, op: str, *, default: bool = False) -> bool:
+        """True when the ready order entry offers `op` itself; REST otherwise.
+
+        `op` is "amend", "query", "open_orders" or "cancel_all" (`FixOrderEntry.can`:
+        OrderCancelReplaceRequest, OrderStatusRequest, mass status, mass cancel); an entry
+        without `can` (`WsOrderEntry`) gets `default`.
+        """
+        can = getattr(self.order_entry, "can", None)
+        return self._ws_ready() and (bool(can(op)) if can is not None else default)
+
+    async def _entry_cancel_all(self, symbol: str, mine: Sequence[TrackedOrder]) -> None:
+        try:
+            self.apply_reports(await self.order_entry.cancel_all(symbol))
+        except VenueError as e:  # refused or lost: cancel one by one (then reconcile)
+            self.stats.error(e)
+            for t in mine:
+                if not t.is_terminal:
+                    await self.cancel(t.client_order_id)
+
     def _same_id_resend_safe(self, exc: VenuegateError) -> bool:
         # Nothing happened at the venue (that is what these classes mean); resending the same
         # client id is safe outright where the venue refuses duplicates, and for refusals that
@@ -765,6 +785,9 @@ class OrderManager:
                     with contextlib.suppress(ValueError):
                         self.journal.write(CancelIntentRecord(_now_ns(), t.client_order_id))
                         self._journal_transition(self.sm.request_cancel(t.client_order_id))
+            if self._entry_can("cancel_all"):  # order-entry hook: OrderMassCancelRequest
+                await self._entry_cancel_all(sym, mine)
+                continue
             try:
                 call = self.adapter.cancel_all(sym)
             except ConfigError:
@@ -878,7 +901,7 @@ class OrderManager:
         backoff = _backoff()
         for _ in range(self._max_attempts):
             try:
-                if self._ws_ready():
+                if self._entry_can("amend", default=True):  # order-entry hook
                     self.apply_reports(await self.order_entry.amend(old_order, amend))
                     return target
                 resp = await self.rest.call(call)
@@ -975,13 +998,16 @@ class OrderManager:
         """
         t = self._get(cid)
         order = t.snapshot()
-        # `send`, not `call`: parse_query turns the venue's not-found answer into NOT_FOUND.
-        resp = await self.rest.send(self.adapter.query(order))
-        reports = self.adapter.parse_query(order, resp)
-        follow = self.adapter.query_followup(order, resp) if not reports else None
-        if follow is not None:
-            resp = await self.rest.send(follow)
+        if self._entry_can("query"):  # order-entry hook: OrderStatusRequest
+            reports = list(await self.order_entry.query(order))
+        else:
+            # `send`, not `call`: parse_query turns the venue's not-found answer into NOT_FOUND.
+            resp = await self.rest.send(self.adapter.query(order))
             reports = self.adapter.parse_query(order, resp)
+            follow = self.adapter.query_followup(order, resp) if not reports else None
+            if follow is not None:
+                resp = await self.rest.send(follow)
+                reports = self.adapter.parse_query(order, resp)
         self.apply_reports(reports)
         if t.missing_fill_qty > 0 or (
             t.venue_filled_qty is not None and t.venue_filled_qty > t.filled_qty
@@ -1033,6 +1059,9 @@ class OrderManager:
             for sym in self.symbols:
                 for _ in range(self._max_attempts * 4):
                     try:
+                        if self._entry_can("open_orders"):  # order-entry hook: mass status
+                            reports = list(await self.order_entry.open_orders(sym))
+                            break
                         resp = await self.rest.call(self.adapter.open_orders(sym))
                         reports = self.adapter.parse_open_orders(resp)
                         break
