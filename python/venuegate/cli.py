@@ -259,7 +259,85 @@ def _parser() -> argparse.ArgumentParser:
     p_export = jsub.add_parser("export", help="one JSON line per order")
     p_export.add_argument("journal", help="the journal file")
     p_export.add_argument("--output", required=True, help="where the JSON lines go")
+    _add_fix_parser(sub)
     return parser
+
+
+def _add_fix_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The `venuegate fix ...` subcommands (`fix probe`)."""
+    p_fix = sub.add_parser("fix", help="FIX engine tools")
+    fsub = p_fix.add_subparsers(dest="fix_command", required=True)
+    p_probe = fsub.add_parser(
+        "probe",
+        help="log on, send N limit orders, wait for their reports, log out, print a JSON summary",
+    )
+    p_probe.add_argument("--host", required=True, help="the acceptor's host")
+    p_probe.add_argument("--port", type=int, required=True, help="the acceptor's port")
+    p_probe.add_argument("--sender", required=True, help="our SenderCompID (49)")
+    p_probe.add_argument("--target", required=True, help="the venue's TargetCompID (56)")
+    p_probe.add_argument(
+        "--begin-string", choices=("FIX.4.2", "FIX.4.4", "FIXT.1.1"), default="FIX.4.4"
+    )
+    p_probe.add_argument("--orders", type=int, default=1, help="limit orders to send")
+    p_probe.add_argument("--reset-seq", action="store_true", help="ResetSeqNumFlag (141=Y)")
+    p_probe.add_argument("--symbol", default="BTC-USD")
+    p_probe.add_argument(
+        "--price", type=_decimal_arg, default=Decimal("100"), help="limit price (exact decimal)"
+    )
+    p_probe.add_argument(
+        "--qty", type=_decimal_arg, default=Decimal("0.001"), help="order quantity (exact decimal)"
+    )
+    p_probe.add_argument("--side", choices=("buy", "sell"), default="buy")
+    p_probe.add_argument("--timeout", type=float, default=30.0, help="seconds for logon + answers")
+    p_probe.add_argument("--tls", action="store_true", help="connect with TLS (verified)")
+    p_probe.add_argument(
+        "--insecure", action="store_true", help="with --tls: do NOT verify the certificate"
+    )
+    p_probe.add_argument("--heartbeat", type=int, default=30, help="HeartBtInt (108), seconds")
+    p_probe.add_argument("--store", help="session store file (sequence numbers persist)")
+    p_probe.add_argument(
+        "--window", type=int, default=0, help="max orders awaiting a report (0: all at once)"
+    )
+
+
+def _decimal_arg(value: str) -> Decimal:
+    """An exact decimal command-line value (prices and sizes are never floats)."""
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not a decimal number: {value!r}") from None
+    if not number.is_finite():
+        raise argparse.ArgumentTypeError(f"not a finite decimal: {value!r}")
+    return number
+
+
+def _fix_probe(args: argparse.Namespace) -> int:
+    """Runs `venuegate fix probe`; 0 when logged on and every order was answered."""
+    from venuegate.fix.probe import probe  # noqa: PLC0415 - loads the FIX engine
+
+    summary = _run(
+        probe(
+            host=args.host,
+            port=args.port,
+            sender=args.sender,
+            target=args.target,
+            begin_string=args.begin_string,
+            orders=args.orders,
+            reset_seq=args.reset_seq,
+            symbol=args.symbol,
+            price=args.price,
+            qty=args.qty,
+            side=args.side,
+            timeout_s=args.timeout,
+            ssl=args.tls,
+            ssl_verify=not args.insecure,
+            heartbeat_s=args.heartbeat,
+            store_path=args.store,
+            window=args.window,
+        )
+    )
+    print(summary.to_json().decode())
+    return 0 if summary.ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary = _run(run_chaos(options_from(args)))
             print(json.dumps(summary, indent=2, default=str))
             return 0 if summary["ok"] else 1
+        case "fix":
+            return _fix_probe(args)
         case "journal":
             from venuegate.oms.journal import export_orders  # noqa: PLC0415
 
