@@ -597,3 +597,29 @@ def test_shared_budget_survives_a_corrupt_file(tmp_path: Path) -> None:
     assert lim.try_acquire(RequestCost(Priority.NEW, {"F": 1})) == 0.0
     other = make(SHARED_MODEL, vt, store=SharedBudget(path))
     assert other.stats()["use"]["F"][""] == 1.0  # a second limiter sees the same counters
+
+
+def test_shared_budget_carries_the_429_block_and_the_ban_to_a_restarted_process(
+    tmp_path: Path,
+) -> None:
+    """A process that saw a 429 (or a 418 ban) and died: the one that replaces it, on the same
+    budget file, waits out the Retry-After instead of sending into it (which the venue counts
+    towards a ban)."""
+    path = tmp_path / "binance.budget"
+    vt = VirtualTime()
+    dead = make(SHARED_MODEL, vt, store=SharedBudget(path))
+    assert dead.try_acquire(RequestCost(Priority.NEW, {"F": 1})) == 0.0
+    dead.on_rate_limited(2.0)
+    del dead
+    restarted = make(SHARED_MODEL, vt, store=SharedBudget(path))
+    wait = restarted.try_acquire(RequestCost(Priority.CANCEL, {"F": 1}))
+    assert wait == pytest.approx(2.0)
+    vt.t += 2.01
+    assert restarted.try_acquire(RequestCost(Priority.CANCEL, {"F": 1})) == 0.0
+    restarted.on_ban(30.0)
+    again = make(SHARED_MODEL, vt, store=SharedBudget(path))
+    with pytest.raises(BannedError):
+        again.try_acquire(RequestCost(Priority.CANCEL, {"F": 1}))
+    assert again.banned_until == pytest.approx(vt.wall() + 30.0, abs=0.01)
+    vt.t += 30.01
+    assert again.try_acquire(RequestCost(Priority.CANCEL, {"F": 1})) == 0.0

@@ -300,6 +300,9 @@ class _Stats:
     bans: int = 0
 
 
+_SHARED_BLOCKS = "~blocks"  # a shared budget's entry for the 429 block and the ban (no window)
+
+
 class RateLimiter:
     """Enforces a `RateModel` locally, before requests reach the venue.
 
@@ -307,8 +310,9 @@ class RateLimiter:
         model: the venue's windows and used-count headers.
         clock: monotonic seconds (SLIDING and DECAY windows, waits, Retry-After).
         wall: Unix seconds (calendar-aligned FIXED windows, bans).
-        store: a `SharedBudget` to share the counters with other processes; None keeps them in
-            memory.
+        store: a `SharedBudget` to share the counters, the 429 block and the ban with other
+            processes (and with the process that replaces this one after a crash); None keeps
+            them in memory.
         sleep: what the scheduler awaits to let time pass (`asyncio.sleep`; tests inject a
             virtual clock's sleep).
 
@@ -472,6 +476,7 @@ class RateLimiter:
                     if share > fullest:
                         fullest, retry_after = share, state.drain_s(now)
         self._blocked_until = max(self._blocked_until, now.mono + max(0.0, retry_after))
+        self._share_blocks()
         self._kick()
 
     def on_ban(self, retry_after: float) -> None:
@@ -485,6 +490,7 @@ class RateLimiter:
         self._stats.bans += 1
         until = self._wall() + max(0.0, retry_after)
         self._banned_until = max(self._banned_until or until, until)
+        self._share_blocks()
         self._fail_waiters()
 
     def stats(self) -> dict[str, Any]:
@@ -522,6 +528,9 @@ class RateLimiter:
         return _Now(self._clock(), self._wall())
 
     def _check_ban(self) -> None:
+        if self._store is not None:
+            with self._store.transaction() as doc:
+                self._adopt_blocks(doc.get(self._model.venue, {}).get(_SHARED_BLOCKS))
         until = self.banned_until
         if until is not None:
             raise BannedError(
@@ -556,6 +565,32 @@ class RateLimiter:
                 out.add((name, cost.key if window.per_key else ""))
         return frozenset(out)
 
+    def _share_blocks(self) -> None:
+        """Writes the 429 block and the ban to the shared budget (no-op without one).
+
+        Every process sharing the budget then honours them, and so does a process restarted
+        after a crash: a Retry-After seen by the process that died is not violated by the one
+        that replaces it (which the venue would count towards a ban).
+        """
+        if self._store is None:
+            return
+        with self._store.transaction() as doc:
+            lim = doc.setdefault(self._model.venue, {}).setdefault(_SHARED_BLOCKS, {})
+            if math.isfinite(self._blocked_until):
+                lim["blocked_mono"] = max(float(lim.get("blocked_mono", 0.0)), self._blocked_until)
+            if self._banned_until is not None:
+                lim["banned_wall"] = max(float(lim.get("banned_wall", 0.0)), self._banned_until)
+
+    def _adopt_blocks(self, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            return
+        blocked = raw.get("blocked_mono")
+        if isinstance(blocked, int | float) and blocked > self._blocked_until:
+            self._blocked_until = float(blocked)
+        banned = raw.get("banned_wall")
+        if isinstance(banned, int | float) and banned > self._wall():
+            self._banned_until = max(self._banned_until or 0.0, float(banned))
+
     @contextmanager
     def _state_view(self) -> Iterator[dict[_Resource, _State]]:
         if self._store is None:
@@ -563,6 +598,7 @@ class RateLimiter:
             return
         with self._store.transaction() as doc:
             raw_states = doc.setdefault(self._model.venue, {})
+            self._adopt_blocks(raw_states.get(_SHARED_BLOCKS))
             states: dict[_Resource, _State] = {}
             for skey, raw in raw_states.items():
                 name, _, key = skey.partition("|")

@@ -229,12 +229,17 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
     from venuegate.net.clock import ClockSync
     from venuegate.net.ratelimit import RateLimiter
     from venuegate.net.rest import RestClient, Timeouts
+    from venuegate.net.shared_budget import SharedBudget
     from venuegate.oms.engine import OrderManager
     from venuegate.oms.journal import export_orders
 
     adapter = _adapter(opts)
     loopback = urlsplit(opts.rest_url or "").hostname in ("127.0.0.1", "localhost", "::1")
-    limiter = RateLimiter(adapter.rate_model)
+    # The rate budget lives beside the journal, shared with the engine that replaces this one
+    # after a SIGKILL: its window counters and any Retry-After / ban carry over, as they do at
+    # the venue (a restarted process that forgot them would send into a 429 and earn a ban).
+    budget = None if opts.journal is None else SharedBudget(f"{opts.journal}.budget")
+    limiter = RateLimiter(adapter.rate_model, store=budget)
     rest_box: list[RestClient] = []
 
     async def server_ms() -> int:
@@ -432,7 +437,8 @@ async def run_chaos(  # noqa: PLR0912, PLR0915 - one linear script: set up, loop
     sim: TradeSim | None = None
     env = dict(os.environ)
     if opts.rest_url is None:
-        for p in (opts.journal, opts.ledger):
+        budget = None if opts.journal is None else Path(f"{opts.journal}.budget")
+        for p in (opts.journal, opts.ledger, budget):
             if p is not None and p.exists():
                 p.unlink()
         sim = TradeSim(
