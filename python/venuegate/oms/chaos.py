@@ -69,6 +69,7 @@ class ChaosOptions:
     concurrency: int = 3
     settle_s: float = 60.0
     strategy: str = "random"
+    all_symbols: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -259,6 +260,7 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
     rest_box.append(rest)
     symbol = opts.symbol or ""
     size = opts.size or (opts.lot or Decimal(1)) * 100
+    specs = _specs(opts, size)
     async with rest:
         with contextlib.suppress(Exception):
             await clock.resync()
@@ -266,28 +268,66 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
             adapter,
             rest,
             journal_path=opts.journal,
-            symbols=[symbol],
+            symbols=[sp.symbol for sp in specs],
             clock=clock,
             ssl=not loopback,
         ) as om:
             print(f"ready {om.intents} recovered={om.recovery.orders}", flush=True)
             if mode == "settle":
-                await _settle(om, opts, symbol)
+                await _settle(om, opts, [sp.symbol for sp in specs])
             elif opts.strategy == "mm":
                 await _market_maker(om, opts, symbol, size)
                 print(f"done {om.intents}", flush=True)
             else:
-                await _random_flow(om, opts, symbol, size)
+                await _random_flow(om, opts, specs)
                 print(f"done {om.intents}", flush=True)
+    st = limiter.stats()
+    print(
+        "limiter "
+        + json.dumps(
+            {
+                "granted": st["granted"],
+                "wait_total_s": round(st["wait_total_s"], 3),
+                "rate_limited": st["rate_limited"],
+            }
+        ),
+        flush=True,
+    )
     if export is not None:
         export_orders(opts.journal, export)
     return 0
 
 
-async def _settle(om: Any, opts: ChaosOptions, symbol: str) -> None:
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """One instrument the random flow trades."""
+
+    symbol: str
+    price: Decimal
+    tick: Decimal
+    lot: Decimal
+    size: Decimal
+
+
+def _specs(opts: ChaosOptions, size: Decimal) -> list[_Spec]:
+    """The instruments: `opts.symbol`, or every simulator instrument with `--all-symbols`."""
+    if opts.all_symbols:
+        from venuegate.sim.md.market import CATALOG
+
+        return [
+            _Spec(i.symbol, i.start_price, i.tick, i.lot, i.typical_size)
+            for i in CATALOG[opts.venue]
+        ]
+    if opts.price is None or opts.tick is None or opts.lot is None:
+        raise ValueError("the flow needs price, tick and lot")
+    return [_Spec(opts.symbol or "", opts.price, opts.tick, opts.lot, size)]
+
+
+async def _settle(om: Any, opts: ChaosOptions, symbols: Sequence[str]) -> None:
     """Cancels what is open, settles every order with the venue, prints the JSON summary."""
     for _ in range(5):
-        await om.cancel_all(symbol)
+        for symbol in symbols:
+            await om.cancel_all(symbol)
         await om.settle(opts.settle_s / 5)
         await om.reconcile()
         if not om.sm.open_orders():
@@ -330,22 +370,19 @@ def _random_order(
     return side, qty, px, otype, tif
 
 
-async def _random_flow(om: Any, opts: ChaosOptions, symbol: str, size: Decimal) -> None:
+async def _random_flow(om: Any, opts: ChaosOptions, specs: Sequence[_Spec]) -> None:
     """Places, amends and cancels at random until the journal holds `opts.orders` intents.
 
-    Up to `opts.concurrency` actions run at once.
+    Up to `opts.concurrency` actions run at once; each new order picks one of `specs`.
     """
     from venuegate.model import OrderState
 
-    if opts.price is None or opts.tick is None or opts.lot is None:
-        raise ValueError("the flow needs price, tick and lot")
-    tick, lot = opts.tick, opts.lot
     rng = random.Random(opts.seed * 7919 + om.intents)
-    ref = opts.price
+    refs = {sp.symbol: sp.price for sp in specs}
+    ticks = {sp.symbol: sp.tick for sp in specs}
     sem = asyncio.Semaphore(max(1, opts.concurrency))
 
     async def one() -> None:
-        nonlocal ref
         async with sem:
             live = [
                 t
@@ -358,20 +395,26 @@ async def _random_flow(om: Any, opts: ChaosOptions, symbol: str, size: Decimal) 
                 return
             if live and r < 0.30:
                 t = rng.choice(live)
-                new_price = (t.price or ref) + tick * rng.randint(-3, 3)
+                tick = ticks.get(t.symbol, specs[0].tick)
+                new_price = (t.price or refs.get(t.symbol, specs[0].price)) + tick * rng.randint(
+                    -3, 3
+                )
                 if new_price == t.price:
                     new_price += tick
                 with contextlib.suppress(ValueError):
                     await om.amend(t.client_order_id, price=new_price)
                 return
-            side, qty, px, otype, tif = _random_order(rng, ref, tick, lot, size)
+            sp = rng.choice(specs)
+            side, qty, px, otype, tif = _random_order(
+                rng, refs[sp.symbol], sp.tick, sp.lot, sp.size
+            )
             try:
-                t = await om.place(symbol, side, qty, px, type=otype, time_in_force=tif)
+                t = await om.place(sp.symbol, side, qty, px, type=otype, time_in_force=tif)
             except Exception as exc:  # a venue may lack an order kind: skip it
                 print(f"skip {type(exc).__name__}: {exc}", flush=True)
                 return
             if t.average_price is not None:
-                ref = t.average_price.quantize(tick)
+                refs[sp.symbol] = t.average_price.quantize(sp.tick)
 
     pending: set[asyncio.Task[None]] = set()
     while om.intents < opts.orders:
@@ -505,6 +548,7 @@ async def run_chaos(  # noqa: PLR0912, PLR0915 - one linear script: set up, loop
         "restarts": restarts,
         "worker_failures": failures,
         "settle": settled,
+        "limiter": opts.extra.get("limiter", {}),
         "elapsed_s": round(time.monotonic() - started, 1),
     }
     ok = settled.get("open", 1) == 0
@@ -517,6 +561,16 @@ async def run_chaos(  # noqa: PLR0912, PLR0915 - one linear script: set up, loop
         ok = ok and result["mismatched"] == 0 and summary["bans"] == 0
     summary["ok"] = ok
     return summary
+
+
+def _add_limiter_stats(opts: ChaosOptions, st: Mapping[str, Any]) -> None:
+    """Adds one worker's limiter figures to the run's (`opts.extra["limiter"]`)."""
+    agg = opts.extra.setdefault("limiter", {"wait_total_s": 0.0, "rate_limited": 0})
+    agg["wait_total_s"] = round(agg["wait_total_s"] + st["wait_total_s"], 3)
+    agg["rate_limited"] += st["rate_limited"]
+    granted = agg.setdefault("granted", {})
+    for prio, n in st["granted"].items():
+        granted[prio] = granted.get(prio, 0) + n
 
 
 async def _run_child(
@@ -539,6 +593,8 @@ async def _run_child(
     ]  # fmt: skip
     if opts.ws_api_url:
         args += ["--ws-api-url", opts.ws_api_url]
+    if opts.all_symbols:
+        args.append("--all-symbols")
     if export is not None:
         args += ["--export", str(export)]
     proc = await asyncio.create_subprocess_exec(
@@ -560,6 +616,8 @@ async def _run_child(
                 killed = True
         elif text.startswith("settled "):
             settled = json.loads(text[len("settled ") :])
+        elif text.startswith("limiter "):
+            _add_limiter_stats(opts, json.loads(text[len("limiter ") :]))
         elif text.startswith(("done ", "ready ")):
             if text.startswith("done "):
                 progress = int(text.split()[1])
@@ -604,6 +662,11 @@ def add_chaos_arguments(p: argparse.ArgumentParser) -> None:
         "--strategy", choices=("random", "mm"), default="random",
         help="random order flow, or a two-sided market maker",
     )  # fmt: skip
+    p.add_argument(
+        "--all-symbols", action="store_true",
+        help="simulator only: the random flow trades every instrument the simulator lists "
+        "(per-symbol rate windows, positions and reconciliation exercised at once)",
+    )  # fmt: skip
 
 
 def options_from(ns: argparse.Namespace) -> ChaosOptions:
@@ -631,6 +694,7 @@ def options_from(ns: argparse.Namespace) -> ChaosOptions:
         concurrency=ns.concurrency,
         settle_s=ns.settle_seconds,
         strategy=ns.strategy,
+        all_symbols=ns.all_symbols,
     )
 
 
