@@ -20,6 +20,8 @@ ORDERS = int(os.environ.get("VENUEGATE_CHAOS_ORDERS", "60"))
 # Kraken's trading counter (cancel penalties for young orders) and Bitfinex's 90 requests a
 # minute make their real limits slow: their short form is shorter still.
 SHORTER = {"kraken": 3, "bitfinex": 2}
+# Kraken runs as a Pro-tier account (its limits, in the simulator and the engine alike).
+TIERS = {"kraken": "pro"}
 
 
 @pytest.mark.timeout(300)
@@ -37,6 +39,8 @@ def test_chaos_short(venue: str, tmp_path: Path) -> None:
         crash_every=orders // 4,
         ledger=tmp_path / "ledger.jsonl",
         journal=tmp_path / "engine.journal",
+        all_symbols=True,
+        tier=TIERS.get(venue),
     )
     summary = asyncio.run(run_chaos(opts))
     detail = json.dumps(summary, indent=1, default=str)
@@ -49,6 +53,7 @@ def test_chaos_short(venue: str, tmp_path: Path) -> None:
     assert orders <= summary["intents"] <= orders + 3, detail  # amends may add replacements
     assert summary["venue_orders"] > orders // 2, detail
     assert summary["fills"] > 0, detail
+    assert len(summary["positions"]) >= 1, detail  # both instruments tradable
     assert summary["ok"], detail
 
 

@@ -281,8 +281,9 @@ GENERIC_42 = OrderDialect(
     supports_mass_cancel=False,
 )
 """A FIX 4.2 venue: HandlInst required; no OrdStatusReqID, AF or q (all FIX 4.3)."""
-COINBASE = OrderDialect(venue="coinbase", supports_mass_status=False, supports_mass_cancel=False)
-"""Coinbase Exchange FIX 5.0 SP2 order entry: D, F, G, H (symbols `BTC-USD`; no AF, no q — see
+COINBASE = OrderDialect(venue="coinbase", supports_mass_status=False)
+"""Coinbase Exchange FIX 5.0 SP2 order entry: D, F, G, H and q "by trading session only" (it
+cancels the orders this session placed; symbols `BTC-USD`; no AF — see
 `venuegate.fix.dialects.coinbase`). Add SelfTradePrevention with
 `dataclasses.replace(COINBASE, new_order_fields=((7928, "N"),))`."""
 BINANCE = OrderDialect(

@@ -70,6 +70,7 @@ class ChaosOptions:
     settle_s: float = 60.0
     strategy: str = "random"
     all_symbols: bool = False
+    tier: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -221,9 +222,12 @@ def _adapter(opts: ChaosOptions) -> Any:
     sig = signer(
         opts.venue, api_key=key, secret=secret, passphrase=os.environ.get(_ENV_PASS) or None
     )
-    return module.Adapter(
-        endpoints=Endpoints(opts.rest_url, opts.ws_url, opts.ws_api_url), signer=sig
-    )
+    cls = module.Adapter
+    if opts.tier is not None:
+        if not hasattr(cls, "for_tier"):
+            raise ValueError(f"{opts.venue} has no account tiers")
+        cls = cls.for_tier(opts.tier)
+    return cls(endpoints=Endpoints(opts.rest_url, opts.ws_url, opts.ws_api_url), signer=sig)
 
 
 async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
@@ -487,6 +491,7 @@ async def run_chaos(  # noqa: PLR0912, PLR0915 - one linear script: set up, loop
         sim = TradeSim(
             [opts.venue], seed=opts.seed, profile=opts.faults, ledger=opts.ledger,
             step_hz=opts.step_hz,
+            options={opts.venue: {"tier": opts.tier}} if opts.tier else None,
         )  # fmt: skip
         await sim.start()
         opts.rest_url = sim.rest_url(opts.venue)
@@ -545,6 +550,8 @@ async def run_chaos(  # noqa: PLR0912, PLR0915 - one linear script: set up, loop
         "orders": opts.orders,
         "seed": opts.seed,
         "faults": opts.faults,
+        "tier": opts.tier,
+        "symbols": "all" if opts.all_symbols else opts.symbol,
         "restarts": restarts,
         "worker_failures": failures,
         "settle": settled,
@@ -561,6 +568,19 @@ async def run_chaos(  # noqa: PLR0912, PLR0915 - one linear script: set up, loop
         ok = ok and result["mismatched"] == 0 and summary["bans"] == 0
     summary["ok"] = ok
     return summary
+
+
+def _optional_args(opts: ChaosOptions, export: Path | None) -> list[str]:
+    args: list[str] = []
+    if opts.ws_api_url:
+        args += ["--ws-api-url", opts.ws_api_url]
+    if opts.all_symbols:
+        args.append("--all-symbols")
+    if opts.tier:
+        args += ["--tier", opts.tier]
+    if export is not None:
+        args += ["--export", str(export)]
+    return args
 
 
 def _add_limiter_stats(opts: ChaosOptions, st: Mapping[str, Any]) -> None:
@@ -591,12 +611,7 @@ async def _run_child(
         "--concurrency", str(opts.concurrency), "--settle-seconds", str(opts.settle_s),
         "--strategy", opts.strategy,
     ]  # fmt: skip
-    if opts.ws_api_url:
-        args += ["--ws-api-url", opts.ws_api_url]
-    if opts.all_symbols:
-        args.append("--all-symbols")
-    if export is not None:
-        args += ["--export", str(export)]
+    args += _optional_args(opts, export)
     proc = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.PIPE, env=env, start_new_session=True
     )
@@ -663,6 +678,10 @@ def add_chaos_arguments(p: argparse.ArgumentParser) -> None:
         help="random order flow, or a two-sided market maker",
     )  # fmt: skip
     p.add_argument(
+        "--tier", help="the account's tier where the venue has tiers (Kraken: starter, "
+        "intermediate, pro); the simulator and the engine both use its limits",
+    )  # fmt: skip
+    p.add_argument(
         "--all-symbols", action="store_true",
         help="simulator only: the random flow trades every instrument the simulator lists "
         "(per-symbol rate windows, positions and reconciliation exercised at once)",
@@ -695,6 +714,7 @@ def options_from(ns: argparse.Namespace) -> ChaosOptions:
         settle_s=ns.settle_seconds,
         strategy=ns.strategy,
         all_symbols=ns.all_symbols,
+        tier=ns.tier,
     )
 
 

@@ -816,6 +816,9 @@ class OrderManager:
         backoff = _backoff()
         for _ in range(self._max_attempts):
             try:
+                if self._ws_ready():  # the order entry (WebSocket, FIX) while it is up
+                    self.apply_reports(await self.order_entry.cancel(order))
+                    return
                 resp = await self.rest.call(self.adapter.cancel(order))
                 self.apply_reports(self.adapter.parse_cancel(order, resp))
                 return
@@ -1038,6 +1041,9 @@ class OrderManager:
                 tr = self.apply_report(r)
                 if tr is not None and tr.new_fill is not None:
                     new += 1
+            page = self.adapter.fills_page_size
+            if page is not None and len(reports) < page:
+                break  # a short page is the last one
             last = max((r.ts_ms for r in fresh), default=since_ms)
             if last <= since_ms and len(fresh) < 2:
                 break
@@ -1056,7 +1062,8 @@ class OrderManager:
             self.stats.reconciles += 1
             backoff = _backoff()
             listed: set[str] = set()
-            for sym in self.symbols:
+            every = self.adapter.lists_all_symbols and not self._entry_can("open_orders")
+            for sym in [None] if every else self.symbols:
                 for _ in range(self._max_attempts * 4):
                     try:
                         if self._entry_can("open_orders"):  # order-entry hook: mass status
@@ -1082,24 +1089,29 @@ class OrderManager:
                 if t.client_order_id in listed and t.state is not OrderState.UNKNOWN:
                     continue
                 await self._query_until_answered(t.client_order_id)
-            for sym in self.symbols:
-                since = self._fills_since_ms.get(sym)
-                oldest = min(
-                    (
-                        self._since_ms(t.client_order_id)
-                        for t in self.sm.orders()
-                        if t.symbol == sym and (not t.is_terminal or t.missing_fill_qty > 0)
-                    ),
-                    default=None,
-                )
-                start = (
-                    min(x for x in (since, oldest) if x is not None)
-                    if (since is not None or oldest is not None)
-                    else int(time.time() * 1000) - 3_600_000
-                )
+            # One fills fetch per symbol, or one for all where the venue's call has no filter.
+            groups = [list(self.symbols)] if every else [[sym] for sym in self.symbols]
+            for group in groups:
+                starts = []
+                for sym in group:
+                    since = self._fills_since_ms.get(sym)
+                    oldest = min(
+                        (
+                            self._since_ms(t.client_order_id)
+                            for t in self.sm.orders()
+                            if t.symbol == sym and (not t.is_terminal or t.missing_fill_qty > 0)
+                        ),
+                        default=None,
+                    )
+                    starts.append(
+                        min(x for x in (since, oldest) if x is not None)
+                        if (since is not None or oldest is not None)
+                        else int(time.time() * 1000) - 3_600_000
+                    )
                 now_ms = int(time.time() * 1000)
-                await self._fetch_fills_retrying(sym, start)
-                self._fills_since_ms[sym] = now_ms - 60_000
+                await self._fetch_fills_retrying(group[0], min(starts))
+                for sym in group:
+                    self._fills_since_ms[sym] = now_ms - 60_000
             self.journal.write(
                 MarkerRecord(_now_ns(), "reconcile_done", {"open": str(len(self.sm.open_orders()))})
             )

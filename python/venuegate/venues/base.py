@@ -243,6 +243,15 @@ class VenueAdapter(ABC):
     client_id_max_len: ClassVar[int]
     rate_model: ClassVar[RateModel]
 
+    lists_all_symbols: ClassVar[bool] = False
+    """True when `open_orders` and `fills` answer for every symbol at once (Kraken's OpenOrders
+    and TradesHistory have no pair filter): reconciliation then makes one call of each, not one
+    per symbol."""
+
+    fills_page_size: ClassVar[int | None] = None
+    """The most fills one `fills` answer holds, when the venue pages them (a shorter page is the
+    last one, so no extra call is made to learn that); None: unknown."""
+
     signs_with_server_time: ClassVar[bool] = True
     """True when signatures carry a timestamp the venue checks against its clock (then the
     client signs with the synced venue clock); False for nonce venues (Kraken, Bitfinex), whose

@@ -121,22 +121,45 @@ ENDPOINTS: dict[str, Endpoints] = {
 # case (the order's age is not known when the call is built).
 API_COUNTER = "API_COUNTER"
 TRADING = "TRADING"
-RATE_MODEL = RateModel(
-    VENUE,
-    windows=(
-        Window(API_COUNTER, 20, kind=WindowKind.DECAY, decay_per_s=0.5),
-        Window(
-            TRADING,
-            125,
-            kind=WindowKind.DECAY,
-            decay_per_s=2.34,
-            per_key=True,
-            reserve={Priority.CANCEL: 0.1},
+
+TIERS: Mapping[str, tuple[float, float, float, float]] = {
+    # tier: (API counter max, its decay /s, trading counter threshold, its decay /s)
+    "starter": (15, 0.33, 60, 1.0),
+    "intermediate": (20, 0.5, 125, 2.34),
+    "pro": (20, 1.0, 180, 3.75),
+}
+"""Kraken's verification tiers and their counters (REST rate-limit and trading rate-limit guides
+above); the account's tier is a setting (`Adapter.for_tier`, the simulator's `tier` option)."""
+
+
+def rate_model(tier: str = "intermediate") -> RateModel:
+    """Kraken's windows for an account tier (starter, intermediate, pro).
+
+    Raises:
+        ConfigError: an unknown tier.
+    """
+    if tier not in TIERS:
+        raise ConfigError(f"unknown Kraken tier {tier!r} (one of {', '.join(TIERS)})", venue=VENUE)
+    api_max, api_decay, trading_max, trading_decay = TIERS[tier]
+    return RateModel(
+        VENUE,
+        windows=(
+            Window(API_COUNTER, api_max, kind=WindowKind.DECAY, decay_per_s=api_decay),
+            Window(
+                TRADING,
+                trading_max,
+                kind=WindowKind.DECAY,
+                decay_per_s=trading_decay,
+                per_key=True,
+                reserve={Priority.CANCEL: 0.1},
+            ),
         ),
-    ),
-    used_headers={},
-    ban_statuses=frozenset(),
-)
+        used_headers={},
+        ban_statuses=frozenset(),
+    )
+
+
+RATE_MODEL = rate_model("intermediate")
 """Kraken's windows (Intermediate tier)."""
 
 _ADD_COST = 1
@@ -345,6 +368,19 @@ class Adapter(VenueAdapter):
     duplicate_client_ids_rejected: ClassVar[bool] = False
     client_id_max_len: ClassVar[int] = 36
     rate_model: ClassVar[RateModel] = RATE_MODEL
+    tier: ClassVar[str] = "intermediate"
+    lists_all_symbols: ClassVar[bool] = True  # OpenOrders, TradesHistory: no pair filter
+    fills_page_size: ClassVar[int | None] = 50  # TradesHistory: 50 results per call
+
+    @classmethod
+    def for_tier(cls, tier: str) -> type[Adapter]:
+        """The adapter class for an account tier (its rate model), e.g. `Adapter.for_tier("pro")`.
+
+        Raises:
+            ConfigError: an unknown tier.
+        """
+        model = rate_model(tier)
+        return type(f"Adapter_{tier}", (cls,), {"rate_model": model, "tier": tier})
 
     def __init__(
         self, *, endpoints: Endpoints = ENDPOINTS["production"], signer: Signer | None = None

@@ -38,6 +38,15 @@ from venuegate.sim.trade.limits import SimLimits, SimWindow
 from venuegate.sim.trade.server import VenueApi, VenueContext
 from venuegate.sim.verify import StaleTimestampError, VerificationError
 
+# The verification tiers' counters, transcribed here from Kraken's rate-limit guides (not
+# imported from the engine's adapter: the simulator must not share the engine's mistakes):
+# tier -> (API counter max, decay /s, per-pair trading counter threshold, decay /s).
+TIERS: Mapping[str, tuple[float, float, float, float]] = {
+    "starter": (15.0, 0.33, 60.0, 1.0),
+    "intermediate": (20.0, 0.5, 125.0, 2.34),
+    "pro": (20.0, 1.0, 180.0, 3.75),
+}
+
 __all__ = ["Api", "from_txid", "txid"]
 
 _REST_ASSET = {"BTC": "XBT", "DOGE": "XDG"}
@@ -124,14 +133,19 @@ class Api(VenueApi):
     private_ws_path: ClassVar[str] = "/v2"
     ws_api_path: ClassVar[str | None] = None
 
-    # Intermediate tier (https://docs.kraken.com/api/docs/guides/spot-rest-ratelimits and
-    # .../spot-ratelimits): API counter 20, -0.5/s; per-pair trading counter 125, -2.34/s.
+    # Intermediate tier by default (https://docs.kraken.com/api/docs/guides/spot-rest-ratelimits
+    # and .../spot-ratelimits): API counter 20, -0.5/s; per-pair trading counter 125, -2.34/s.
+    # The `tier` option picks starter / intermediate / pro (`venuegate.venues.kraken.TIERS`).
     API_LIMIT = 20.0
     API_DECAY = 0.5
     TRADING_LIMIT = 125.0
     TRADING_DECAY = 2.34
 
     def __init__(self, ctx: VenueContext) -> None:
+        tier = str(ctx.options.get("tier", "intermediate"))
+        if tier not in TIERS:
+            raise ValueError(f"unknown Kraken tier {tier!r}")
+        self.API_LIMIT, self.API_DECAY, self.TRADING_LIMIT, self.TRADING_DECAY = TIERS[tier]
         super().__init__(ctx)
         # The ledger speaks Kraken's ids, as the client sees them.
         self.ex.public_id = lambda kind, value: txid("O" if kind == "order" else "T", value)

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from aiohttp import WSMsgType, web
 from cryptography.hazmat.primitives import serialization
@@ -103,6 +103,8 @@ class VenueContext:
     skew_until: float = 0.0
     maintenance_until: float = 0.0
     stats: dict[str, int] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Venue settings of the simulated account (Kraken: `tier`)."""
 
     def now_ms(self) -> int:
         """The venue's clock (skewed while a CLOCK_SKEW fault lasts)."""
@@ -286,6 +288,7 @@ class TradeSim:
         profile: a fault profile name or object.
         ledger: path of the JSON-lines ledger (None: kept in memory, `ledger_events`).
         step_hz: market steps per second (0: only `step()` moves it).
+        options: per venue, settings of the simulated account (`{"kraken": {"tier": "pro"}}`).
     """
 
     def __init__(
@@ -297,6 +300,7 @@ class TradeSim:
         ledger: str | Path | None = None,
         step_hz: float = 20.0,
         port: int = 0,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.venues = tuple(venues)
         self.seed = seed
@@ -304,6 +308,7 @@ class TradeSim:
         self.ledger = Ledger(ledger)
         self.step_hz = step_hz
         self._port = port
+        self.options = dict(options or {})
         self.contexts: dict[str, VenueContext] = {}
         self.apis: dict[str, VenueApi] = {}
         self._runners: list[web.AppRunner] = []
@@ -342,6 +347,7 @@ class TradeSim:
                 exchange,
                 FaultDice(self.profile, seed=self.seed * 1000 + i),
                 {cred.api_key: cred},
+                options=self.options.get(venue, {}),
             )
             api: VenueApi = module.Api(ctx)
             app = web.Application(client_max_size=1 << 20, middlewares=[self._track])
