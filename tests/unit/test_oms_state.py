@@ -311,18 +311,33 @@ def test_rejected_after_ack_or_fill_alarms_and_is_not_applied(
     assert _kinds(sm) == [AlarmKind.ILLEGAL_TRANSITION]
 
 
-def test_ack_or_fill_for_a_rejected_order_alarm(sm: OrderStateMachine) -> None:
+def test_venue_evidence_revives_an_order_held_rejected(sm: OrderStateMachine) -> None:
+    """A rejection the engine concluded (a lagging "not found", a refusal it misread, a request
+    it thought never left) loses to the venue's ACK, fills and status: the order is tracked
+    again, with an alarm, and ends as the venue says."""
     t = _tracked(sm)
     sm.apply(_r(K.NOT_FOUND))
     assert t.state is S.REJECTED
     assert t.reason == "never reached the venue"
     sm.apply(_r(K.ACK))
+    assert t.state is S.NEW
     sm.apply(_fill("t1", "0.5"))
+    assert t.state is S.PARTIALLY_FILLED
     sm.apply(_r(K.CANCELED))
-    assert t.state is S.REJECTED
-    assert t.filled_qty == D("0.5")  # recorded, never dropped
+    assert t.state is S.CANCELED
+    assert t.filled_qty == D("0.5")
     assert sm.positions() == {("binance", "BTCUSDT"): D("0.5")}
-    assert _kinds(sm) == [AlarmKind.ILLEGAL_TRANSITION] * 3
+    assert _kinds(sm) == [AlarmKind.REJECTED_BUT_LIVE]
+
+
+@pytest.mark.parametrize("outcome", ["rejected", "not_sent"])
+def test_fill_alone_revives_a_place_we_thought_failed(sm: OrderStateMachine, outcome: str) -> None:
+    t = _tracked(sm)
+    sm.request_failed(t.client_order_id, "place", outcome, "misread")  # type: ignore[arg-type]
+    assert t.state is S.REJECTED
+    sm.apply(_fill("t1", "1"))  # the whole quantity
+    assert t.state is S.FILLED
+    assert _kinds(sm) == [AlarmKind.REJECTED_BUT_LIVE]
 
 
 def test_not_found_for_a_known_order_alarms(sm: OrderStateMachine) -> None:

@@ -1026,12 +1026,14 @@ class OrderManager:
     async def fetch_fills(self, symbol: str, since_ms: int) -> int:
         """Fetches and applies our executions on `symbol` since `since_ms`; returns the new.
 
-        Pages forward until a page brings nothing new.
+        Pages forward until a page brings nothing new (or is short), or backwards from the
+        oldest fill of each page where the venue lists newest first (`fills_newest_first`).
         """
         new = 0
         seen: set[str] = set()
+        call = self.adapter.fills(symbol, since_ms)
         for _ in range(50):
-            resp = await self.rest.call(self.adapter.fills(symbol, since_ms))
+            resp = await self.rest.call(call)
             reports = self.adapter.parse_fills(resp)
             fresh = [r for r in reports if r.trade_id not in seen]
             if not fresh:
@@ -1044,10 +1046,19 @@ class OrderManager:
             page = self.adapter.fills_page_size
             if page is not None and len(reports) < page:
                 break  # a short page is the last one
+            if self.adapter.fills_newest_first:
+                # Page backwards, the oldest millisecond seen included (fills sharing it may
+                # straddle the page boundary; those already held are de-duplicated). A page
+                # that brings nothing new ends it (over a page of fills in one millisecond
+                # cannot be told apart by time: the venue's cursor would be needed).
+                oldest = min(r.ts_ms for r in reports)
+                call = self.adapter.fills_before(symbol, since_ms, oldest + 1)
+                continue
             last = max((r.ts_ms for r in fresh), default=since_ms)
             if last <= since_ms and len(fresh) < 2:
                 break
             since_ms = last
+            call = self.adapter.fills(symbol, since_ms)
         self.stats.fills_fetched += new
         return new
 

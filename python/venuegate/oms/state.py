@@ -619,27 +619,16 @@ class OrderStateMachine:
             return None
         if r.filled_qty is not None:
             self._venue_filled(t, r.filled_qty)
-        t.acked = True
         if t.state is _S.REJECTED:
-            self._alarm(
-                AlarmKind.ILLEGAL_TRANSITION,
-                t.venue,
-                t.client_order_id,
-                f"fill {fill.trade_id} for an order held REJECTED (fill recorded, state kept)",
-            )
+            self._revive(t, f"fill {fill.trade_id}")
+        t.acked = True
         self._settle(t, resolve=t.doubt == "place")
         self._check_overfill(t)
         return fill
 
     def _on_ack(self, t: TrackedOrder) -> None:
         if t.state is _S.REJECTED:
-            self._alarm(
-                AlarmKind.ILLEGAL_TRANSITION,
-                t.venue,
-                t.client_order_id,
-                "ACK for an order held REJECTED (not applied)",
-            )
-            return
+            self._revive(t, "ACK")
         if t.state.is_terminal:
             return
         t.acked = True
@@ -649,13 +638,7 @@ class OrderStateMachine:
         if r.filled_qty is not None:
             self._venue_filled(t, r.filled_qty)
         if t.state is _S.REJECTED:
-            self._alarm(
-                AlarmKind.ILLEGAL_TRANSITION,
-                t.venue,
-                t.client_order_id,
-                f"{end} for an order held REJECTED (not applied)",
-            )
-            return
+            self._revive(t, str(end))
         if t.state.is_terminal:
             return  # FILLED stays FILLED; the first of CANCELED / EXPIRED is kept
         self._end(t, end, r.reason)
@@ -734,6 +717,8 @@ class OrderStateMachine:
                 )
             self._venue_filled(t, r.filled_qty)
         s = r.state
+        if t.state is _S.REJECTED and s is not None and s not in (_S.UNKNOWN, _S.REJECTED):
+            self._revive(t, f"status {s}")
         if s is None or s is _S.UNKNOWN:
             self._settle(t, resolve=False)
         elif s.is_terminal:
@@ -766,6 +751,24 @@ class OrderStateMachine:
             self._end(t, s, reason)
 
     # -- helpers --------------------------------------------------------------------------
+    def _revive(self, t: TrackedOrder, evidence: str) -> None:
+        """An order held REJECTED turns out to exist at the venue: track it again.
+
+        REJECTED is terminal only as long as nothing contradicts it: a rejection or a "not sent"
+        the engine concluded (a refusal it misread, a request it thought never left) can be
+        wrong, and then the venue's ACK, fill or status is the truth. The order goes back to
+        the open state its fills give (the caller then applies the report), with an alarm.
+        """
+        self._alarm(
+            AlarmKind.REJECTED_BUT_LIVE,
+            t.venue,
+            t.client_order_id,
+            f"{evidence} for an order held REJECTED ({t.reason}): tracked again from the venue",
+        )
+        t.state = _S.PARTIALLY_FILLED if t.filled_qty > 0 else _S.NEW
+        t.acked = True
+        t.doubt = None
+
     def _place_failed(self, t: TrackedOrder, outcome: RequestOutcome, reason: str) -> None:
         if t.acked or t.state not in _PRE_ACK:
             if outcome != "unknown" and t.state is not _S.REJECTED:

@@ -96,6 +96,9 @@ class AlarmKind(StrEnum):
     """A fill whose trade id conflicts with one already held (same id, different qty/price)."""
     ILLEGAL_TRANSITION = "illegal_transition"
     """A report that no legal transition explains (kept, not applied)."""
+    REJECTED_BUT_LIVE = "rejected_but_live"
+    """The venue has an order held REJECTED (an ACK, a fill, a status): the venue's evidence wins
+    and the order is tracked again from it (a rejection or "not sent" we concluded was wrong)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from venuegate.auth._base import ParamValue, Signer
-from venuegate.errors import VenueError
+from venuegate.errors import ConfigError, VenueError
 from venuegate.model import Order
 from venuegate.net.priority import Priority, RequestCost
 from venuegate.net.ratemodel import RateModel
@@ -251,6 +251,22 @@ class VenueAdapter(ABC):
     fills_page_size: ClassVar[int | None] = None
     """The most fills one `fills` answer holds, when the venue pages them (a shorter page is the
     last one, so no extra call is made to learn that); None: unknown."""
+
+    fills_newest_first: ClassVar[bool] = False
+    """True when a `fills` answer is the newest page (OKX): older fills are fetched with
+    `fills_before`, not by moving `since_ms` forward (which would skip them)."""
+
+    def fills_before(self, symbol: str, since_ms: int, before_ms: int) -> HttpCall:
+        """The next (older) page of a newest-first fills listing.
+
+        Fills from `since_ms` to `before_ms` (the venue's end bound; the engine de-duplicates
+        by trade id).
+
+        Raises:
+            ConfigError: the venue pages forward (`fills_newest_first` False).
+        """
+        del symbol, since_ms, before_ms
+        raise ConfigError(f"{self.venue}: fills page forward", venue=self.venue)
 
     signs_with_server_time: ClassVar[bool] = True
     """True when signatures carry a timestamp the venue checks against its clock (then the

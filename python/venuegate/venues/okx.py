@@ -287,6 +287,8 @@ class Adapter(VenueAdapter):
 
     venue: ClassVar[str] = "okx"
     amend_mode: ClassVar[AmendMode] = AmendMode.IN_PLACE
+    fills_page_size: ClassVar[int | None] = 100
+    fills_newest_first: ClassVar[bool] = True
     duplicate_client_ids_rejected: ClassVar[bool] = True
     client_id_max_len: ClassVar[int] = 32
     rate_model: ClassVar[RateModel] = _RATE
@@ -583,11 +585,29 @@ class Adapter(VenueAdapter):
         return out
 
     def fills(self, symbol: str, since_ms: int) -> HttpCall:
-        """`GET /api/v5/trade/fills?instType=SPOT&instId=..&begin=..` (last 3 days)."""
+        """`GET /api/v5/trade/fills?instType=SPOT&instId=..&begin=..` (last 3 days).
+
+        The answer is the newest 100 at most, newest first (#order-book-trading-trade-get-
+        transaction-details-last-3-days): older pages come from `fills_before`.
+        """
         return self._get(
             Op.FILLS,
             "/api/v5/trade/fills",
             [("instType", "SPOT"), ("instId", symbol), ("begin", str(since_ms))],
+            {"FILLS": 1},
+        )
+
+    def fills_before(self, symbol: str, since_ms: int, before_ms: int) -> HttpCall:
+        """The older page: the same listing with `end` (ms) bounding it."""
+        return self._get(
+            Op.FILLS,
+            "/api/v5/trade/fills",
+            [
+                ("instType", "SPOT"),
+                ("instId", symbol),
+                ("begin", str(since_ms)),
+                ("end", str(before_ms)),
+            ],
             {"FILLS": 1},
         )
 

@@ -1,0 +1,89 @@
+"""Fetching fills pages through every one of them, whichever way the venue pages.
+
+OKX lists fills newest first, 100 at most per answer: moving `begin` forward after the first
+page (what forward-paging venues need) would skip every fill older than that page's oldest. The
+full chaos run found exactly that (orders FILLED with no fill held); these tests pin the fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from venuegate.oms.engine import OrderManager
+from venuegate.oms.types import VenueReport
+from venuegate.venues.base import Endpoints, HttpCall, HttpResponse
+from venuegate.venues.okx import Adapter as OkxAdapter
+
+T0 = 1_795_000_000_000
+
+
+class NewestFirstVenue:
+    """OKX's `/api/v5/trade/fills`: `begin` / `end` bounds, newest first, 100 per answer."""
+
+    def __init__(self, n: int, per_ms: int = 3) -> None:
+        # `per_ms` fills share each millisecond, so page boundaries fall inside a millisecond.
+        self.fills = [(T0 + i // per_ms, str(50_000_000 + i)) for i in range(n)]
+        self.calls: list[dict[str, str]] = []
+
+    async def call(self, call: HttpCall) -> HttpResponse:
+        params = {k: str(v) for k, v in call.params}
+        self.calls.append(params)
+        begin, end = int(params["begin"]), int(params.get("end", 10**15))
+        sel = [f for f in self.fills if begin <= f[0] < end]
+        sel.sort(reverse=True)
+        data = [
+            {
+                "instType": "SPOT",
+                "instId": "BTC-USDT",
+                "tradeId": tid,
+                "ordId": "1",
+                "clOrdId": "",
+                "side": "buy",
+                "fillPx": "100",
+                "fillSz": "0.01",
+                "fee": "-0.001",
+                "feeCcy": "USDT",
+                "execType": "T",
+                "ts": str(ts),
+            }
+            for ts, tid in sel[:100]
+        ]
+        return HttpResponse(200, {}, json.dumps({"code": "0", "msg": "", "data": data}).encode())
+
+    __call__ = call
+
+
+@pytest.mark.parametrize("n", [0, 99, 100, 101, 250, 1000])
+def test_newest_first_fills_are_all_fetched(n: int, tmp_path: Path) -> None:
+    venue = NewestFirstVenue(n)
+    adapter = OkxAdapter(endpoints=Endpoints("http://x", "ws://x"))
+    seen: list[str] = []
+
+    async def main() -> None:
+        async with OrderManager.open(
+            adapter,
+            venue,
+            journal_path=tmp_path / "j",
+            symbols=["BTC-USDT"],
+            private_stream=False,
+            reconcile=False,
+        ) as om:
+            real = om.apply_report
+
+            def spy(r: VenueReport) -> object:
+                if r.trade_id is not None:
+                    seen.append(r.trade_id)
+                return real(r)
+
+            om.apply_report = spy  # type: ignore[method-assign]
+            await om.fetch_fills("BTC-USDT", T0)
+
+    asyncio.run(main())
+    assert sorted(set(seen)) == sorted(tid for _, tid in venue.fills)
+    assert len(venue.calls) <= n // 100 + 2  # page by page, no wasted sweeps
+    assert all(Decimal(p["begin"]) == T0 for p in venue.calls)
