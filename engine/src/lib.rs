@@ -13,6 +13,7 @@ pub mod encode;
 pub mod feeds;
 pub mod fixed;
 pub mod journal;
+pub mod reader;
 pub mod sign;
 pub mod ws;
 
