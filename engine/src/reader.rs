@@ -437,7 +437,7 @@ impl Shared {
 pub struct Reader {
     shared: Arc<Shared>,
     notify_rx: UnixStream,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Reader {
@@ -492,7 +492,7 @@ impl Reader {
         Ok(Self {
             shared,
             notify_rx,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -542,8 +542,9 @@ impl Reader {
     }
 
     /// Waits for the thread to end (after a close or an abort).
-    pub fn join(&mut self) {
-        if let Some(t) = self.thread.take() {
+    pub fn join(&self) {
+        let thread = lock(&self.thread).take();
+        if let Some(t) = thread {
             let _ = t.join();
         }
     }

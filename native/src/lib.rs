@@ -9,6 +9,7 @@ mod bytes;
 mod errors;
 mod fixed;
 mod journal;
+mod reader;
 mod request;
 mod sign;
 mod ticks;
@@ -27,5 +28,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ws::register(m)?;
     ticks::register(m)?;
     journal::register(m)?;
+    reader::register(m)?;
     Ok(())
 }

@@ -117,7 +117,7 @@ fn messages_sends_ping_pong_and_close() {
     });
     let mut cfg = config(&format!("ws://127.0.0.1:{port}/stream?x=1"));
     cfg.clock_base_ns = 1_000_000;
-    let mut reader = Reader::start(cfg, None, None).expect("start");
+    let reader = Reader::start(cfg, None, None).expect("start");
     let events = wait_for(&reader, |e| {
         e.iter()
             .filter(|e| matches!(e, Event::Message { .. }))
@@ -202,7 +202,7 @@ fn applies_to_the_shared_feed_and_reports_only_status_changes() {
         go_rx.recv().expect("done");
     });
     let sink = binance_sink();
-    let mut reader = Reader::start(
+    let reader = Reader::start(
         config(&format!("ws://localhost:{port}/ws")),
         Some(sink.clone()),
         None,
@@ -327,7 +327,7 @@ fn abort_unblocks_the_read_and_joins() {
         // Until the client drops TCP.
         while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
     });
-    let mut reader =
+    let reader =
         Reader::start(config(&format!("ws://127.0.0.1:{port}/")), None, None).expect("start");
     wait_for(&reader, |e| e.contains(&Event::Open));
     assert!(reader.is_open());
@@ -407,7 +407,7 @@ fn tls_with_a_trusted_self_signed_certificate() {
     let (pem, server) = tls_server(listener);
     let mut cfg = config(&format!("wss://localhost:{port}/secure"));
     cfg.extra_roots_pem = Some(pem.into_bytes());
-    let mut reader = Reader::start(cfg, None, None).expect("start");
+    let reader = Reader::start(cfg, None, None).expect("start");
     let events = wait_for(&reader, |e| {
         e.iter().any(|e| matches!(e, Event::Message { .. }))
     });
