@@ -77,7 +77,11 @@ impl PyBook {
     ) -> PyResult<()> {
         let mut ops = Vec::new();
         // Parsed against a copy of the scales: no lock is held while Python code runs.
-        let scales = Book::new(self.book().price_scale(), self.book().size_scale(), None);
+        let (price_scale, size_scale) = {
+            let book = self.book();
+            (book.price_scale(), book.size_scale())
+        };
+        let scales = Book::new(price_scale, size_scale, None);
         parse_levels(py, &scales, Side::Bid, bids, &mut ops)?;
         parse_levels(py, &scales, Side::Ask, asks, &mut ops)?;
         let mut book = self.book();

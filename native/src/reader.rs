@@ -53,7 +53,7 @@ impl PyReader {
     #[pyo3(signature = (
         url, *, feed = None, on_message = None, headers = Vec::new(), ca_pem = None,
         max_message = engine::ws::DEFAULT_MAX_MESSAGE, permessage_deflate = false,
-        open_timeout = 10.0, clock_ns = 0
+        open_timeout = 10.0, clock_ns = 0, coalesce = 0.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn py_new(
@@ -67,7 +67,11 @@ impl PyReader {
         permessage_deflate: bool,
         open_timeout: f64,
         clock_ns: u64,
+        coalesce: f64,
     ) -> PyResult<Self> {
+        if !(coalesce.is_finite() && (0.0..=1.0).contains(&coalesce)) {
+            return Err(PyValueError::new_err("coalesce must be 0..=1 seconds"));
+        }
         if !(open_timeout.is_finite() && open_timeout > 0.0) {
             return Err(PyValueError::new_err(
                 "open_timeout must be a positive number",
@@ -80,6 +84,8 @@ impl PyReader {
         config.permessage_deflate = permessage_deflate;
         config.open_timeout = Duration::from_secs_f64(open_timeout);
         config.clock_base_ns = clock_ns;
+        config.coalesce = Duration::from_secs_f64(coalesce);
+        config.coalesce = Duration::from_secs_f64(coalesce);
         let sink = feed.map(|f| f.borrow().sink());
         let hook: Option<Hook> = on_message.map(|cb| -> Hook {
             Box::new(move |d: &Delivered<'_>| {

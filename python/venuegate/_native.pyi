@@ -547,6 +547,7 @@ class Reader:
         permessage_deflate: bool = False,
         open_timeout: float = 10.0,
         clock_ns: int = 0,
+        coalesce: float = 0.0,
     ) -> Reader: ...
     def fileno(self) -> int:
         """The fd that turns readable when events are queued."""

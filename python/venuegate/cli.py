@@ -255,6 +255,13 @@ def _parser() -> argparse.ArgumentParser:
         help="thread: a native reader thread (default, least CPU); native: asyncio + native "
         "codec; picows",
     )
+    p_watch.add_argument(
+        "--coalesce-ms",
+        type=float,
+        default=0.0,
+        help="thread transport: read at most once per N ms (less CPU per message, up to N ms "
+        "added latency; default 0: every message as it arrives)",
+    )
     p_chaos = sub.add_parser(
         "chaos", help="random order flow with faults and SIGKILL restarts; ledger vs journal"
     )
@@ -315,6 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         price_precision=args.price_precision,
                         size_precision=args.size_precision,
                         transport=args.transport,
+                        coalesce_ms=args.coalesce_ms,
                     )
                 )
             )

@@ -41,6 +41,8 @@ class WatchArgs:
     json: bool = False
     price_precision: int | None = None
     size_precision: int | None = None
+    coalesce_ms: float = 0.0
+    """Thread transport: read at most once per this many ms (less CPU, added latency)."""
     transport: Transport = "thread"
     """`thread` (a native reader thread: the least CPU per message, see benches/RESULTS.md),
     `native` (asyncio + the fused native read path) or `picows`."""
@@ -106,6 +108,7 @@ async def watch(args: WatchArgs, out: TextIO | None = None) -> dict[str, object]
         transport=args.transport,
         # Thread transport: the loop wakes for the book only this often (and on feed events).
         conflate_ms=250.0 if interactive else 1000.0,
+        coalesce_ms=args.coalesce_ms,
     )
     started = time.monotonic()
     stop = asyncio.Event()
