@@ -26,7 +26,7 @@ fn reader_err(py: Python<'_>, err: &ReaderError) -> PyErr {
     }
 }
 
-fn event_tuple<'py>(py: Python<'py>, e: Event) -> PyResult<Bound<'py, PyTuple>> {
+fn event_tuple(py: Python<'_>, e: Event) -> PyResult<Bound<'_, PyTuple>> {
     match e {
         Event::Open => PyTuple::new(py, ["open"]),
         Event::Message {
@@ -79,7 +79,10 @@ impl PyReader {
         }
         let mut config = ReaderConfig::new(url);
         config.headers = headers;
-        config.extra_roots_pem = ca_pem.map(as_bytes).transpose()?.map(|b| b.into_owned());
+        config.extra_roots_pem = ca_pem
+            .map(as_bytes)
+            .transpose()?
+            .map(std::borrow::Cow::into_owned);
         config.max_message = max_message;
         config.permessage_deflate = permessage_deflate;
         config.open_timeout = Duration::from_secs_f64(open_timeout);

@@ -558,7 +558,7 @@ class Reader:
     def send_text(self, data: _Bytes) -> None:
         """Sends a text message."""
 
-    def ping(self, payload: bytes = b"") -> None:
+    def ping(self, payload: bytes = ...) -> None:
         """Sends a ping."""
 
     def close(self, code: int = 1000, reason: str = "") -> None:

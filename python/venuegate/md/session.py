@@ -53,6 +53,7 @@ import aiohttp
 from venuegate.book import OrderBook
 from venuegate.feeds import FeedStatus, VenueBookFeed, book_feed
 from venuegate.md.venues import VenueSpec, spec_for
+from venuegate.net.thread_ws import ThreadClient
 from venuegate.net.ws import (
     DEFAULT_TRANSPORT,
     Connection,
@@ -62,7 +63,6 @@ from venuegate.net.ws import (
     WsOptions,
     connect,
 )
-from venuegate.net.thread_ws import ThreadClient
 from venuegate.ws import WsDecoder
 
 log = logging.getLogger("venuegate.md")
@@ -437,8 +437,11 @@ class BookSession:
         return client
 
     async def _tick(self, client: ThreadClient) -> None:
-        """Thread transport: counts the messages the thread applied, feeds the stale watchdog,
-        and calls `on_update` with the latest book at most every `conflate_ms`."""
+        """Thread transport: counts, the stale watchdog's clock and the conflated callback.
+
+        Adds the messages the thread applied to the stats, moves the watchdog's last-receive time,
+        and calls `on_update` with the latest book at most every `conflate_ms`.
+        """
         feed = next(iter(self.feeds.values()))
         period = (self.conflate_ms if self.conflate_ms is not None else 100.0) / 1000.0
         while True:
