@@ -438,7 +438,7 @@ impl Shared {
     }
 }
 
-/// A connection read by its own thread (see module docs). Dropping it aborts and joins.
+/// A connection read by its own thread (see module docs). Dropping it aborts the connection.
 pub struct Reader {
     shared: Arc<Shared>,
     notify_rx: UnixStream,
@@ -581,9 +581,10 @@ impl Reader {
 }
 
 impl Drop for Reader {
+    /// Aborts without joining: the thread ends on its own (it owns what it uses). Joining here
+    /// could deadlock a caller that holds a lock the thread is waiting for.
     fn drop(&mut self) {
         self.abort();
-        self.join();
     }
 }
 

@@ -58,6 +58,9 @@ fn push_number_text(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()>
     }
 }
 
+/// Levels as `(price, size)` mantissas, best first.
+type Levels = Vec<(i64, i64)>;
+
 fn level_tuple(l: Option<engine::book::Level>) -> Option<(i64, i64)> {
     l.map(|l| (l.price, l.size))
 }
@@ -168,11 +171,13 @@ impl PyBook {
     /// Top `n` levels per side as `(bids, asks)` lists of `(price, size)` mantissas, best first.
     #[pyo3(name = "top")]
     fn py_top<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyTuple>> {
-        let book = self.book();
-        let side = |s: Side| -> PyResult<Bound<'py, PyList>> {
-            PyList::new(py, book.levels(s).take(n).map(|l| (l.price, l.size)))
+        // Copied out first: no Python allocation (or GC) while the reader thread may wait.
+        let (bids, asks): (Levels, Levels) = {
+            let book = self.book();
+            let side = |s: Side| book.levels(s).take(n).map(|l| (l.price, l.size)).collect();
+            (side(Side::Bid), side(Side::Ask))
         };
-        PyTuple::new(py, [side(Side::Bid)?, side(Side::Ask)?])
+        PyTuple::new(py, [PyList::new(py, bids)?, PyList::new(py, asks)?])
     }
 
     /// Top `n` levels packed as little-endian i64: `n` rows of `[bid_px, bid_sz, ask_px, ask_sz]`

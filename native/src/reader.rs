@@ -222,14 +222,6 @@ impl PyReader {
     }
 }
 
-impl Drop for PyReader {
-    fn drop(&mut self) {
-        // The thread may be waiting for the GIL in a per-message callback: release it to join.
-        self.inner.abort();
-        Python::attach(|py| py.detach(|| self.inner.join()));
-    }
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReader>()
 }
