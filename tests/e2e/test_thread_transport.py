@@ -131,13 +131,15 @@ def test_per_message_callback_runs_on_the_reader_thread() -> None:
                 await sim.wait_connections("binance", 1)
                 await sim.step(20, venue="binance")
                 await _converge(session, sim, "start")
+                sim.inject(Fault.GAP, venue="binance")  # a status event: still not on the loop
                 await sim.step(10, venue="binance")
-                await _converge(session, sim, "more")
+                await _converge(session, sim, "gap")
             finally:
                 await session.stop()
 
     run(main())
     assert threading.get_ident() not in threads
+    assert any(s[0] is FeedStatus.GAP for s in seen)
     applied = [s for s in seen if s[0] is FeedStatus.APPLIED and not s[1]]
     assert len(applied) >= 10
     assert all(recv <= applied_ns for _, _, recv, applied_ns in applied)

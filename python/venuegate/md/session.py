@@ -406,9 +406,12 @@ class BookSession:
         feed = next(iter(self.feeds.values()))
         on_update = self.on_update
 
+        # Per-message mode calls on_update on the thread only: the loop's events do not.
+        notify = self.conflate_ms is not None
+
         def on_status(status: FeedStatus, recv_ns: int) -> None:
             if holder and holder[0] is self._client:
-                self._after_apply(feed.symbol, feed, status, recv_ns, 0)
+                self._after_apply(feed.symbol, feed, status, recv_ns, 0, notify=notify)
 
         per_message = None
         if on_update is not None and self.conflate_ms is None:
@@ -644,7 +647,14 @@ class BookSession:
         self._after_apply(symbol, feed, feed.apply(msg), recv_ns, decoded_ns)
 
     def _after_apply(
-        self, symbol: str, feed: VenueBookFeed, status: FeedStatus, recv_ns: int, decoded_ns: int
+        self,
+        symbol: str,
+        feed: VenueBookFeed,
+        status: FeedStatus,
+        recv_ns: int,
+        decoded_ns: int,
+        *,
+        notify: bool = True,
     ) -> None:
         """What follows a message or a fused read: throttle reset, resync, the callback."""
         if status is FeedStatus.APPLIED:
@@ -653,7 +663,7 @@ class BookSession:
                 self._synced.set()
         elif status.needs_resync:
             self._schedule_resync(symbol)
-        if self.on_update is not None and status is not FeedStatus.SKIPPED:
+        if notify and self.on_update is not None and status is not FeedStatus.SKIPPED:
             applied = time.monotonic_ns()
             self.on_update(
                 BookUpdate(
