@@ -217,6 +217,28 @@ def test_ping_pong_text_and_close() -> None:
     assert received == ['{"op":"subscribe"}']
 
 
+def test_coalesced_reads_deliver_every_message() -> None:
+    got: list[bytes] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        for i in range(50):
+            await ws.send(f"m{i}")
+            if i % 10 == 0:
+                await asyncio.sleep(0.002)
+        await ws.close()
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1] if server.sockets else 0
+            client = await ThreadClient.connect(
+                f"ws://127.0.0.1:{port}/", lambda p, _op, _ns: got.append(p), coalesce=0.005
+            )
+            await asyncio.wait_for(client.wait_closed(), 10)
+
+    run(main())
+    assert got == [f"m{i}".encode() for i in range(50)]
+
+
 def test_client_close_handshake() -> None:
     async def handler(ws: ServerConnection) -> None:
         async for _ in ws:
