@@ -7,6 +7,7 @@
 //! - [`feeds`]: venue book feeds: decode, sequence, checksum, resync.
 //! - [`journal`]: the order journal, an append-only write-ahead log with torn-tail recovery.
 //! - [`ws`]: the WebSocket codec (RFC 6455, permessage-deflate) and opening handshake.
+//! - [`reader`]: a WebSocket connection read by its own thread (TCP/TLS, codec, feed apply).
 
 pub mod book;
 pub mod encode;
