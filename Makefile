@@ -111,7 +111,7 @@ bench: install  ## full benchmarks: pytest-benchmark and criterion; rewrites RES
 		--benchmark-json=$(BENCH_JSON)
 	$(PY) benches/report.py $(BENCH_JSON) --update benches/RESULTS.md --criterion target/criterion
 	$(PY) benches/transport_throughput.py --messages 300000 --update benches/RESULTS.md
-	$(PY) benches/e2e_cpu.py --rate 1000 --seconds 10 --update benches/RESULTS.md
+	$(PY) benches/e2e_cpu.py --rate 1000 --seconds 10 --variants thread,thread-coalesce5,native --repeat 3 --update benches/RESULTS.md
 	$(PY) benches/order_path.py --orders 2000 --update benches/RESULTS.md
 
 FUZZ_SECONDS ?= 120

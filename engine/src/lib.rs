@@ -8,6 +8,7 @@
 //! - [`journal`]: the order journal, an append-only write-ahead log with torn-tail recovery.
 //! - [`fix`]: the FIX codec (framer, parser, encoder) and `QuickFIX` XML data dictionaries.
 //! - [`ws`]: the WebSocket codec (RFC 6455, permessage-deflate) and opening handshake.
+//! - [`reader`]: a WebSocket connection read by its own thread (TCP/TLS, codec, feed apply).
 
 pub mod book;
 pub mod encode;
@@ -15,6 +16,7 @@ pub mod feeds;
 pub mod fix;
 pub mod fixed;
 pub mod journal;
+pub mod reader;
 pub mod sign;
 pub mod ws;
 

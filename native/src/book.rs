@@ -3,9 +3,11 @@
 //! objects on the feed path (`BookFeed.apply` takes the message bytes and returns a status int).
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use engine::book::{Book, Side};
 use engine::feeds::{BookFeed, FeedStatus, SyncState, Venue};
+use engine::reader::{lock, FeedSink};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -15,10 +17,11 @@ use crate::errors::book_err;
 use crate::ws::{message_tuple, ws_err_with, PyWsDecoder};
 use engine::ws::Message;
 
-/// An L2 book at fixed price and size precision.
+/// An L2 book at fixed price and size precision. The book sits behind a mutex shared with a
+/// reader thread's feed (`Reader(feed=...)`), which applies messages without the GIL.
 #[pyclass(name = "Book", module = "venuegate._native")]
 pub struct PyBook {
-    pub inner: Book,
+    pub inner: Arc<Mutex<Book>>,
 }
 
 fn parse_levels(
@@ -55,11 +58,18 @@ fn push_number_text(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()>
     }
 }
 
+/// Levels as `(price, size)` mantissas, best first.
+type Levels = Vec<(i64, i64)>;
+
 fn level_tuple(l: Option<engine::book::Level>) -> Option<(i64, i64)> {
     l.map(|l| (l.price, l.size))
 }
 
 impl PyBook {
+    fn book(&self) -> MutexGuard<'_, Book> {
+        lock(&self.inner)
+    }
+
     /// Parses both sides first (a bad level changes nothing), then replaces or updates.
     fn apply(
         &mut self,
@@ -69,15 +79,22 @@ impl PyBook {
         replace: bool,
     ) -> PyResult<()> {
         let mut ops = Vec::new();
-        parse_levels(py, &self.inner, Side::Bid, bids, &mut ops)?;
-        parse_levels(py, &self.inner, Side::Ask, asks, &mut ops)?;
+        // Parsed against a copy of the scales: no lock is held while Python code runs.
+        let (price_scale, size_scale) = {
+            let book = self.book();
+            (book.price_scale(), book.size_scale())
+        };
+        let scales = Book::new(price_scale, size_scale, None);
+        parse_levels(py, &scales, Side::Bid, bids, &mut ops)?;
+        parse_levels(py, &scales, Side::Ask, asks, &mut ops)?;
+        let mut book = self.book();
         if replace {
-            self.inner.clear();
+            book.clear();
         }
         for (side, p, s) in ops {
-            self.inner.set(side, p, s);
+            book.set(side, p, s);
         }
-        self.inner.trim();
+        book.trim();
         Ok(())
     }
 }
@@ -94,7 +111,11 @@ impl PyBook {
             )));
         }
         Ok(Self {
-            inner: Book::new(price_precision, size_precision, max_depth),
+            inner: Arc::new(Mutex::new(Book::new(
+                price_precision,
+                size_precision,
+                max_depth,
+            ))),
         })
     }
 
@@ -124,8 +145,9 @@ impl PyBook {
     /// fields of an empty side.
     #[pyo3(name = "top_of_book")]
     fn py_top_of_book(&self) -> (Option<i64>, Option<i64>, Option<i64>, Option<i64>) {
-        let b = self.inner.best_bid();
-        let a = self.inner.best_ask();
+        let book = self.book();
+        let b = book.best_bid();
+        let a = book.best_ask();
         (
             b.map(|l| l.price),
             b.map(|l| l.size),
@@ -137,22 +159,25 @@ impl PyBook {
     /// Best bid `(price, size)` mantissas, or None.
     #[pyo3(name = "best_bid")]
     fn py_best_bid(&self) -> Option<(i64, i64)> {
-        level_tuple(self.inner.best_bid())
+        level_tuple(self.book().best_bid())
     }
 
     /// Best ask `(price, size)` mantissas, or None.
     #[pyo3(name = "best_ask")]
     fn py_best_ask(&self) -> Option<(i64, i64)> {
-        level_tuple(self.inner.best_ask())
+        level_tuple(self.book().best_ask())
     }
 
     /// Top `n` levels per side as `(bids, asks)` lists of `(price, size)` mantissas, best first.
     #[pyo3(name = "top")]
     fn py_top<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyTuple>> {
-        let side = |s: Side| -> PyResult<Bound<'py, PyList>> {
-            PyList::new(py, self.inner.levels(s).take(n).map(|l| (l.price, l.size)))
+        // Copied out first: no Python allocation (or GC) while the reader thread may wait.
+        let (bids, asks): (Levels, Levels) = {
+            let book = self.book();
+            let side = |s: Side| book.levels(s).take(n).map(|l| (l.price, l.size)).collect();
+            (side(Side::Bid), side(Side::Ask))
         };
-        PyTuple::new(py, [side(Side::Bid)?, side(Side::Ask)?])
+        PyTuple::new(py, [PyList::new(py, bids)?, PyList::new(py, asks)?])
     }
 
     /// Top `n` levels packed as little-endian i64: `n` rows of `[bid_px, bid_sz, ask_px, ask_sz]`
@@ -160,11 +185,12 @@ impl PyBook {
     #[pyo3(name = "depth_packed")]
     fn py_depth_packed<'py>(&self, py: Python<'py>, n: usize) -> Bound<'py, PyBytes> {
         let mut out = vec![0_u8; n * 32];
-        for (i, l) in self.inner.levels(Side::Bid).take(n).enumerate() {
+        let book = self.book();
+        for (i, l) in book.levels(Side::Bid).take(n).enumerate() {
             out[i * 32..i * 32 + 8].copy_from_slice(&l.price.to_le_bytes());
             out[i * 32 + 8..i * 32 + 16].copy_from_slice(&l.size.to_le_bytes());
         }
-        for (i, l) in self.inner.levels(Side::Ask).take(n).enumerate() {
+        for (i, l) in book.levels(Side::Ask).take(n).enumerate() {
             out[i * 32 + 16..i * 32 + 24].copy_from_slice(&l.price.to_le_bytes());
             out[i * 32 + 24..i * 32 + 32].copy_from_slice(&l.size.to_le_bytes());
         }
@@ -175,9 +201,9 @@ impl PyBook {
     #[pyo3(name = "checksum")]
     fn py_checksum(&self, venue: &str) -> PyResult<i64> {
         match venue {
-            "okx" => Ok(i64::from(self.inner.checksum_okx())),
-            "kraken" => Ok(i64::from(self.inner.checksum_kraken())),
-            "bitfinex" => Ok(i64::from(self.inner.checksum_bitfinex())),
+            "okx" => Ok(i64::from(self.book().checksum_okx())),
+            "kraken" => Ok(i64::from(self.book().checksum_kraken())),
+            "bitfinex" => Ok(i64::from(self.book().checksum_bitfinex())),
             _ => Err(PyValueError::new_err(format!(
                 "no book checksum for venue {venue:?}: okx, kraken or bitfinex"
             ))),
@@ -187,45 +213,61 @@ impl PyBook {
     /// Levels on each side: `(bids, asks)`.
     #[pyo3(name = "depth")]
     fn py_depth(&self) -> (usize, usize) {
-        (self.inner.len(Side::Bid), self.inner.len(Side::Ask))
+        let book = self.book();
+        (book.len(Side::Bid), book.len(Side::Ask))
     }
 
     /// True when best bid >= best ask.
     #[pyo3(name = "is_crossed")]
     fn py_is_crossed(&self) -> bool {
-        self.inner.is_crossed()
+        self.book().is_crossed()
     }
 
     /// Removes every level.
     #[pyo3(name = "clear")]
     fn py_clear(&mut self) {
-        self.inner.clear();
+        self.book().clear();
     }
 
     /// Digits after the point in prices.
     #[getter]
     fn price_precision(&self) -> u8 {
-        self.inner.price_scale()
+        self.book().price_scale()
     }
 
     /// Digits after the point in sizes.
     #[getter]
     fn size_precision(&self) -> u8 {
-        self.inner.size_scale()
+        self.book().size_scale()
     }
 
     /// The depth limit, if any.
     #[getter]
     fn max_depth(&self) -> Option<usize> {
-        self.inner.max_depth()
+        self.book().max_depth()
     }
 }
 
 /// A venue book feed bound to a `Book`: `apply(message_bytes) -> status`.
 #[pyclass(name = "BookFeed", module = "venuegate._native")]
 pub struct PyBookFeed {
-    feed: BookFeed,
+    feed: Arc<Mutex<BookFeed>>,
     book: Py<PyBook>,
+    shared_book: Arc<Mutex<Book>>,
+}
+
+impl PyBookFeed {
+    /// The feed and its book, as a reader thread shares them (lock order: feed, then book).
+    pub fn sink(&self) -> FeedSink {
+        FeedSink {
+            feed: Arc::clone(&self.feed),
+            book: Arc::clone(&self.shared_book),
+        }
+    }
+
+    fn feed(&self) -> MutexGuard<'_, BookFeed> {
+        lock(&self.feed)
+    }
 }
 
 fn status_code(s: FeedStatus) -> u8 {
@@ -250,32 +292,34 @@ fn worse(a: FeedStatus, b: FeedStatus) -> FeedStatus {
 #[pymethods]
 impl PyBookFeed {
     #[new]
-    fn py_new(venue: &str, book: Py<PyBook>) -> PyResult<Self> {
+    fn py_new(py: Python<'_>, venue: &str, book: Py<PyBook>) -> PyResult<Self> {
         let venue = Venue::from_str(venue).map_err(PyValueError::new_err)?;
+        let shared_book = Arc::clone(&book.borrow(py).inner);
         Ok(Self {
-            feed: BookFeed::new(venue),
+            feed: Arc::new(Mutex::new(BookFeed::new(venue))),
             book,
+            shared_book,
         })
     }
 
     /// Applies one message (bytes as received, JSON); returns a `FeedStatus` value. Never raises
     /// on venue input.
     #[pyo3(name = "apply")]
-    fn py_apply(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u8> {
+    fn py_apply(&mut self, data: &Bound<'_, PyAny>) -> PyResult<u8> {
         let data = as_bytes(data)?;
-        let mut book = self.book.bind(py).borrow_mut();
-        Ok(status_code(self.feed.apply(&mut book.inner, &data)))
+        let mut feed = self.feed();
+        let mut book = lock(&self.shared_book);
+        Ok(status_code(feed.apply(&mut book, &data)))
     }
 
     /// Applies a snapshot (REST body, `req` reply or in-band snapshot message) and replays
     /// buffered deltas; returns a `FeedStatus` value.
     #[pyo3(name = "apply_snapshot")]
-    fn py_apply_snapshot(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u8> {
+    fn py_apply_snapshot(&mut self, data: &Bound<'_, PyAny>) -> PyResult<u8> {
         let data = as_bytes(data)?;
-        let mut book = self.book.bind(py).borrow_mut();
-        Ok(status_code(
-            self.feed.apply_snapshot(&mut book.inner, &data),
-        ))
+        let mut feed = self.feed();
+        let mut book = lock(&self.shared_book);
+        Ok(status_code(feed.apply_snapshot(&mut book, &data)))
     }
 
     /// The fused path: one socket read → WebSocket frames → decode → book, in one call.
@@ -293,7 +337,8 @@ impl PyBookFeed {
     ) -> PyResult<(usize, u8, Option<Bound<'py, PyList>>)> {
         let mut decoder = decoder.borrow_mut();
         decoder.inner.feed(&as_bytes(data)?);
-        let mut book = self.book.bind(py).borrow_mut();
+        let mut feed = lock(&self.feed);
+        let mut book = lock(&self.shared_book);
         // Control frames are rare: the list is only made when one arrives.
         let mut others: Option<Bound<'py, PyList>> = None;
         let (mut count, mut worst) = (0_usize, FeedStatus::Skipped);
@@ -302,11 +347,11 @@ impl PyBookFeed {
                 Ok(Some(m)) => match m {
                     Message::Text(t) => {
                         count += 1;
-                        worst = worse(worst, self.feed.apply(&mut book.inner, t.as_bytes()));
+                        worst = worse(worst, feed.apply(&mut book, t.as_bytes()));
                     }
                     Message::Binary(b) => {
                         count += 1;
-                        worst = worse(worst, self.feed.apply(&mut book.inner, b));
+                        worst = worse(worst, feed.apply(&mut book, b));
                     }
                     other => others
                         .get_or_insert_with(|| PyList::empty(py))
@@ -324,7 +369,7 @@ impl PyBookFeed {
     /// Marks the feed stale (e.g. after a disconnect) so the next snapshot resyncs it.
     #[pyo3(name = "invalidate")]
     fn py_invalidate(&mut self, reason: &str) {
-        self.feed.invalidate(reason);
+        self.feed().invalidate(reason);
     }
 
     /// The book this feed maintains.
@@ -336,7 +381,7 @@ impl PyBookFeed {
     /// `awaiting_snapshot`, `synced` or `stale`.
     #[getter]
     fn state(&self) -> &'static str {
-        match self.feed.state() {
+        match self.feed().state() {
             SyncState::AwaitingSnapshot => "awaiting_snapshot",
             SyncState::Synced => "synced",
             SyncState::Stale => "stale",
@@ -346,31 +391,31 @@ impl PyBookFeed {
     /// Why the feed last went stale.
     #[getter]
     fn reason(&self) -> Option<String> {
-        self.feed.reason().map(str::to_owned)
+        self.feed().reason().map(str::to_owned)
     }
 
     /// The last applied venue sequence value.
     #[getter]
     fn last_seq(&self) -> Option<i64> {
-        self.feed.last_seq()
+        self.feed().last_seq()
     }
 
     /// Deltas buffered while awaiting a snapshot.
     #[getter]
     fn buffered(&self) -> usize {
-        self.feed.buffered()
+        self.feed().buffered()
     }
 
     /// True when the snapshot must be fetched separately (Binance REST, HTX `req`).
     #[getter]
     fn snapshot_out_of_band(&self) -> bool {
-        self.feed.venue().snapshot_out_of_band()
+        self.feed().venue().snapshot_out_of_band()
     }
 
     /// Counters as a dict.
     #[pyo3(name = "stats")]
     fn py_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.feed.stats();
+        let s = self.feed().stats();
         let d = PyDict::new(py);
         d.set_item("messages", s.messages)?;
         d.set_item("applied", s.applied)?;

@@ -10,6 +10,7 @@ mod errors;
 mod fix;
 mod fixed;
 mod journal;
+mod reader;
 mod request;
 mod sign;
 mod ticks;
@@ -29,5 +30,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ticks::register(m)?;
     journal::register(m)?;
     fix::register(m)?;
+    reader::register(m)?;
     Ok(())
 }

@@ -27,6 +27,7 @@ __all__ = [
     "Hmac",
     "Journal",
     "QuerySigner",
+    "Reader",
     "SignedRequest",
     "TickDecoder",
     "WsDecoder",
@@ -530,6 +531,85 @@ class TickDecoder:
     @property
     def size_precision(self) -> int:
         """Digits after the point in sizes."""
+
+# --- Reader thread (engine/src/reader.rs) ----------------------------------------------------
+
+type _ReaderEvent = (
+    tuple[Literal["open"]]
+    | tuple[Literal["message"], int, bytes, int]
+    | tuple[Literal["status"], int, int]
+    | tuple[Literal["error"], str]
+    | tuple[Literal["closed"], int, str]
+)
+
+@final
+class Reader:
+    """A WebSocket client connection read by its own native thread (no GIL per message)."""
+
+    def __new__(
+        cls,
+        url: str,
+        *,
+        feed: BookFeed | None = None,
+        on_message: Callable[[bytes, int, int, int | None], object] | None = None,
+        headers: list[tuple[str, str]] = ...,
+        ca_pem: _Bytes | None = None,
+        max_message: int = ...,
+        permessage_deflate: bool = False,
+        open_timeout: float = 10.0,
+        clock_ns: int = 0,
+        coalesce: float = 0.0,
+    ) -> Reader: ...
+    def fileno(self) -> int:
+        """The fd that turns readable when events are queued."""
+
+    def events(self) -> list[_ReaderEvent]:
+        """Takes the queued events."""
+
+    def send_text(self, data: _Bytes) -> None:
+        """Sends a text message."""
+
+    def ping(self, payload: bytes = ...) -> None:
+        """Sends a ping."""
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Starts the close handshake."""
+
+    def abort(self) -> None:
+        """Drops the connection at once."""
+
+    def join(self) -> None:
+        """Waits for the thread to end."""
+
+    @property
+    def is_open(self) -> bool:
+        """True between the handshake and the start of a close."""
+
+    @property
+    def finished(self) -> bool:
+        """True once the thread has ended."""
+
+    @property
+    def messages(self) -> int:
+        """Data messages received."""
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes received (after TLS)."""
+
+    @property
+    def reads(self) -> int:
+        """Socket reads that returned data."""
+
+    @property
+    def last_rx_ns(self) -> int:
+        """When the last read arrived (0 before any)."""
+
+    def latency(self, quantiles: list[float]) -> tuple[int, int, list[int | None]]:
+        """`(count, max_ns, [ns at each quantile])` of receive → applied."""
+
+    def reset_latency(self) -> None:
+        """Forgets the latency recorded so far."""
 
 # --- Order journal (engine/src/journal.rs) ------------------------------------------------------
 

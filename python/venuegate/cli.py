@@ -248,6 +248,20 @@ def _parser() -> argparse.ArgumentParser:
     p_watch.add_argument("--json", action="store_true", help="print one JSON summary at the end")
     p_watch.add_argument("--price-precision", type=int, help="digits after the point in prices")
     p_watch.add_argument("--size-precision", type=int, help="digits after the point in sizes")
+    p_watch.add_argument(
+        "--transport",
+        choices=["thread", "native", "picows"],
+        default="thread",
+        help="thread: a native reader thread (default, least CPU); native: asyncio + native "
+        "codec; picows",
+    )
+    p_watch.add_argument(
+        "--coalesce-ms",
+        type=float,
+        default=0.0,
+        help="thread transport: read at most once per N ms (less CPU per message, up to N ms "
+        "added latency; default 0: every message as it arrives)",
+    )
     p_chaos = sub.add_parser(
         "chaos", help="random order flow with faults and SIGKILL restarts; ledger vs journal"
     )
@@ -387,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         json=args.json,
                         price_precision=args.price_precision,
                         size_precision=args.size_precision,
+                        transport=args.transport,
+                        coalesce_ms=args.coalesce_ms,
                     )
                 )
             )

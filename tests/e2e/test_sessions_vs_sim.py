@@ -79,7 +79,10 @@ async def _converge(
 
 @pytest.mark.parametrize(
     ("venue", "transport"),
-    [(v, "native") for v in VENUES] + [("binance", "picows"), ("okx", "picows")],
+    [(v, "native") for v in VENUES] + [("binance", "picows"), ("okx", "picows")]
+    # The reader thread: fused on the thread (binance, okx, kraken) and handing every message to
+    # the loop (htx: answers pings in Python; coinbase: connection sequence).
+    + [(v, "thread") for v in ("binance", "okx", "kraken", "htx", "coinbase")],
 )
 def test_session_keeps_the_exact_book_through_every_fault(
     venue: str, transport: Transport, caplog: pytest.LogCaptureFixture

@@ -107,6 +107,15 @@ class VenueBookFeed:
         """Marks the feed stale (after a disconnect, say) until the next snapshot."""
         self._inner.invalidate(reason)
 
+    def log_failure(self, status: FeedStatus) -> None:
+        """Logs why the feed needs a resync (for statuses reported by a reader thread)."""
+        self._log(status)
+
+    @property
+    def native(self) -> BookFeed:
+        """The native feed, for a reader thread that applies messages to it without the GIL."""
+        return self._inner
+
     def _log(self, status: FeedStatus) -> None:
         log.warning(
             "book feed %s %s %s: %s; resync needed",

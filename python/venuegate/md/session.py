@@ -19,6 +19,23 @@ What it does, per the integrity pipeline of `venuegate.feeds`:
 
 Callbacks receive a `BookUpdate`: the symbol, the native-backed `OrderBook`, the status, the stale
 flag and latency stamps (receive / applied / callback, monotonic ns).
+
+Transports: `native` (asyncio protocol + the fused native read path), `picows`, and `thread`
+(`venuegate.net.thread_ws`): a native reader thread applies each message of a one-instrument
+connection (`VenueSpec.fusable` venues) without the GIL, and the loop hears only about events, so
+Python code does not run per message. Resync, snapshots, keepalives, the stale watchdog, rotation
+and reconnects stay here, driven by those events. `on_update` in thread mode:
+- it is called on the event loop for every feed event (a status that needs a resync, or the
+  feed becoming synced), and at most every `conflate_ms` milliseconds with the latest book when
+  messages were applied since the last call (status APPLIED; `recv_ns` is the last socket read's
+  stamp, `decoded_ns` = `applied_ns` = the time of the call: per-message receive → applied
+  latency is recorded natively, see `latency()`);
+- with `conflate_ms=None` it is called instead for every message, on the reader thread with the
+  GIL held (it must not touch the event loop; it costs the GIL per message).
+Other venues, and connections with several instruments, read on the thread but hand every
+message to the loop (no CPU gain there). `coalesce_ms` (thread transport, 0 by default) lets the
+thread read at most once per interval: messages that arrive meanwhile share one wake-up, for
+less CPU per message at up to that much added latency.
 """
 
 from __future__ import annotations
@@ -36,6 +53,7 @@ import aiohttp
 from venuegate.book import OrderBook
 from venuegate.feeds import FeedStatus, VenueBookFeed, book_feed
 from venuegate.md.venues import VenueSpec, spec_for
+from venuegate.net.thread_ws import ThreadClient
 from venuegate.net.ws import (
     DEFAULT_TRANSPORT,
     Connection,
@@ -179,6 +197,8 @@ class BookSession:
         ws_options: WsOptions | None = None,
         http: aiohttp.ClientSession | None = None,
         transport: Transport = DEFAULT_TRANSPORT,
+        conflate_ms: float | None = 100.0,
+        coalesce_ms: float = 0.0,
     ) -> None:
         self.spec = spec or spec_for(venue)
         self.venue = venue
@@ -207,6 +227,8 @@ class BookSession:
         self.max_connection_age = max_connection_age or self.spec.max_connection_age
         self.ws_options = ws_options or WsOptions()
         self.transport: Transport = transport
+        self.conflate_ms = conflate_ms
+        self.coalesce_ms = coalesce_ms
         self.stats = SessionStats()
         self._http = http
         self._own_http = http is None
@@ -223,6 +245,7 @@ class BookSession:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
+        self._thread_client: ThreadClient | None = None
 
     def _key(self, symbol: str) -> str:
         # Routing keys as the venue writes them in messages.
@@ -241,6 +264,24 @@ class BookSession:
     def synced(self) -> bool:
         """True when every book is in sync."""
         return all(not f.stale for f in self.feeds.values())
+
+    def latency(
+        self, quantiles: tuple[float, ...] = (0.5, 0.9, 0.99, 0.999)
+    ) -> dict[str, int | None] | None:
+        """Receive → applied ns recorded natively by the thread transport (latest connection).
+
+        Returns:
+            `{"count", "max", "p50", ...}` (keys `p` + the quantile's digits), or None when no
+            reader thread applied messages (other transports, or venues not fused).
+        """
+        client = self._thread_client
+        if client is None:
+            return None
+        count, high, values = client.latency(quantiles)
+        out: dict[str, int | None] = {"count": count, "max": high if count else None}
+        for q, v in zip(quantiles, values, strict=True):
+            out["p" + f"{q * 100:g}".replace(".", "")] = v
+        return out
 
     async def wait_synced(self, timeout: float | None = None) -> None:
         """Waits until every book is in sync (now, not merely once before)."""
@@ -324,6 +365,10 @@ class BookSession:
             elif holder and holder[0] is self._incoming:
                 self._on_incoming(payload, opcode)
 
+        fusable = fused and self.spec.fusable and len(self.feeds) == 1
+        if self.transport == "thread":
+            return await self._open_thread(url, handler, holder, fusable)
+
         on_read: OnRead | None = None
         if fused and self.transport == "native" and self.spec.fusable and len(self.feeds) == 1:
             feed = next(iter(self.feeds.values()))
@@ -345,6 +390,88 @@ class BookSession:
             client = await connect(url, handler, options=self.ws_options, transport=self.transport)
         holder.append(client)
         return client
+
+    async def _open_thread(
+        self,
+        url: str,
+        handler: Callable[[bytes, int, int], None],
+        holder: list[Connection],
+        fusable: bool,
+    ) -> Connection:
+        """A reader-thread connection; with one fusable feed the thread applies its messages."""
+        if not fusable:
+            client = await ThreadClient.connect(url, handler, options=self.ws_options)
+            holder.append(client)
+            return client
+        feed = next(iter(self.feeds.values()))
+        on_update = self.on_update
+
+        # Per-message mode calls on_update on the thread only: the loop's events do not.
+        notify = self.conflate_ms is not None
+
+        def on_status(status: FeedStatus, recv_ns: int) -> None:
+            if holder and holder[0] is self._client:
+                self._after_apply(feed.symbol, feed, status, recv_ns, 0, notify=notify)
+
+        per_message = None
+        if on_update is not None and self.conflate_ms is None:
+            book = feed.book
+            statuses = tuple(FeedStatus)
+
+            def per_message_cb(
+                _payload: bytes, _opcode: int, recv_ns: int, status: int | None
+            ) -> None:
+                st = statuses[status if status is not None else 1]
+                now = time.monotonic_ns()
+                on_update(BookUpdate(feed.symbol, book, st, feed.stale, recv_ns, now, now, now))
+
+            per_message = per_message_cb
+        client = await ThreadClient.connect(
+            url,
+            handler,
+            options=self.ws_options,
+            feed=feed,
+            on_status=on_status,
+            per_message=per_message,
+            coalesce=self.coalesce_ms / 1000.0,
+        )
+        holder.append(client)
+        self._thread_client = client
+        return client
+
+    async def _tick(self, client: ThreadClient) -> None:
+        """Thread transport: counts, the stale watchdog's clock and the conflated callback.
+
+        Adds the messages the thread applied to the stats, moves the watchdog's last-receive time,
+        and calls `on_update` with the latest book at most every `conflate_ms`.
+        """
+        feed = next(iter(self.feeds.values()))
+        period = (self.conflate_ms if self.conflate_ms is not None else 100.0) / 1000.0
+        while True:
+            await asyncio.sleep(period)
+            new = client.take_applied()
+            if not new:
+                continue
+            self.stats.messages += new
+            self._last_rx = max(self._last_rx, client.last_rx_ns / 1e9)
+            if client is not self._client:
+                continue
+            if not feed.stale:
+                self._throttles[feed.symbol].reset()
+            if self.on_update is not None and self.conflate_ms is not None:
+                now = time.monotonic_ns()
+                self.on_update(
+                    BookUpdate(
+                        feed.symbol,
+                        feed.book,
+                        FeedStatus.APPLIED,
+                        feed.stale,
+                        client.last_rx_ns,
+                        now,
+                        now,
+                        now,
+                    )
+                )
 
     def _on_read(
         self, feed: VenueBookFeed, decoder: WsDecoder, data: bytes, recv_ns: int
@@ -369,6 +496,9 @@ class BookSession:
         self.stats.connects += 1
         opened = time.monotonic()
         self._last_rx = opened
+        tick: asyncio.Task[None] | None = None
+        if isinstance(client, ThreadClient) and client is self._thread_client:
+            tick = asyncio.create_task(self._tick(client), name=f"book-session-tick-{self.venue}")
         try:
             for msg in self.spec.subscribe(keys):
                 await self._send(client, msg)
@@ -394,6 +524,11 @@ class BookSession:
                 raise ConnectionError(f"closed by the venue: {code} {reason}")
         finally:
             self._client = None
+            if tick is not None:
+                tick.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await tick
+                self.stats.messages += client.take_applied()  # type: ignore[attr-defined]
             await client.close()
 
     async def _keepalive(self, client: Connection, now: float) -> None:
@@ -512,7 +647,14 @@ class BookSession:
         self._after_apply(symbol, feed, feed.apply(msg), recv_ns, decoded_ns)
 
     def _after_apply(
-        self, symbol: str, feed: VenueBookFeed, status: FeedStatus, recv_ns: int, decoded_ns: int
+        self,
+        symbol: str,
+        feed: VenueBookFeed,
+        status: FeedStatus,
+        recv_ns: int,
+        decoded_ns: int,
+        *,
+        notify: bool = True,
     ) -> None:
         """What follows a message or a fused read: throttle reset, resync, the callback."""
         if status is FeedStatus.APPLIED:
@@ -521,7 +663,7 @@ class BookSession:
                 self._synced.set()
         elif status.needs_resync:
             self._schedule_resync(symbol)
-        if self.on_update is not None and status is not FeedStatus.SKIPPED:
+        if notify and self.on_update is not None and status is not FeedStatus.SKIPPED:
             applied = time.monotonic_ns()
             self.on_update(
                 BookUpdate(

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from venuegate.md.session import BookSession, BookUpdate, Instrument
+from venuegate.net.ws import Transport
 
 # Precisions that hold every price and size these venues send for their majors; pass
 # --price-precision / --size-precision for an instrument's exact ones (Kraken's checksum needs
@@ -40,6 +41,11 @@ class WatchArgs:
     json: bool = False
     price_precision: int | None = None
     size_precision: int | None = None
+    coalesce_ms: float = 0.0
+    """Thread transport: read at most once per this many ms (less CPU, added latency)."""
+    transport: Transport = "thread"
+    """`thread` (a native reader thread: the least CPU per message, see benches/RESULTS.md),
+    `native` (asyncio + the fused native read path) or `picows`."""
 
 
 def _levels(levels: list[tuple[Decimal, Decimal]]) -> list[list[str]]:
@@ -92,14 +98,18 @@ async def watch(args: WatchArgs, out: TextIO | None = None) -> dict[str, object]
         if update.status.needs_resync:
             gaps += 1
 
+    interactive = not args.json and out.isatty()
     session = BookSession(
         args.venue,
         [Instrument(args.symbol, price_precision, size_precision)],
         ws_url=args.ws_url,
         rest_url=args.rest_url,
         on_update=on_update,
+        transport=args.transport,
+        # Thread transport: the loop wakes for the book only this often (and on feed events).
+        conflate_ms=250.0 if interactive else 1000.0,
+        coalesce_ms=args.coalesce_ms,
     )
-    interactive = not args.json and out.isatty()
     started = time.monotonic()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -111,8 +121,12 @@ async def watch(args: WatchArgs, out: TextIO | None = None) -> dict[str, object]
         while not stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 break
+            # Redraw 4 times a second; otherwise sleep until the deadline (no idle wake-ups).
+            wait: float | None = 0.25
+            if not interactive:
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.25)
+                await asyncio.wait_for(stop.wait(), wait)
             if interactive:
                 _draw(out, session, args.symbol, args.depth, started)
     finally:
@@ -136,6 +150,9 @@ async def watch(args: WatchArgs, out: TextIO | None = None) -> dict[str, object]
         "seconds": round(time.monotonic() - started, 3),
         "cpu_seconds": round(time.process_time() - first[0][0], 4) if first else None,
         "cpu_messages": session.stats.messages - first[0][1] if first else 0,
+        "transport": args.transport,
+        # Receive → applied, ns, recorded natively per message (thread transport; else None).
+        "latency_ns": session.latency(),
     }
     if args.json:
         out.write(json.dumps(summary) + "\n")

@@ -61,6 +61,8 @@ class WsOptions:
         close_timeout: seconds to wait for the peer's close frame.
         headers: extra handshake headers.
         ssl: an SSL context for wss (default: verifying), or False to refuse wss.
+        ca_pem: PEM certificates trusted in addition to the system's (a private CA, a test's
+            self-signed one); the thread transport's only way to add trust.
     """
 
     max_message: int = 16 * 1024 * 1024
@@ -69,6 +71,7 @@ class WsOptions:
     close_timeout: float = 5.0
     headers: Mapping[str, str] = field(default_factory=dict)
     ssl: ssl_module.SSLContext | bool | None = None
+    ca_pem: bytes | None = None
 
 
 def tls_context(url: str, options: WsOptions) -> ssl_module.SSLContext | None:
@@ -83,7 +86,10 @@ def tls_context(url: str, options: WsOptions) -> ssl_module.SSLContext | None:
         raise ValueError("wss:// needs TLS but ssl=False was given")
     if isinstance(options.ssl, ssl_module.SSLContext):
         return options.ssl
-    return ssl_module.create_default_context()
+    ctx = ssl_module.create_default_context()
+    if options.ca_pem is not None:
+        ctx.load_verify_locations(cadata=options.ca_pem.decode())
+    return ctx
 
 
 class WsHandshakeError(ProtocolError):
@@ -350,9 +356,12 @@ class Connection(Protocol):
         """Waits for the end."""
 
 
-type Transport = Literal["native", "picows"]
+type Transport = Literal["native", "picows", "thread"]
 DEFAULT_TRANSPORT: Transport = "native"
-"""The transport sessions use unless told otherwise: the faster in benches/RESULTS.md."""
+"""The transport sessions use unless told otherwise: the faster in benches/RESULTS.md. `thread`
+(`venuegate.net.thread_ws`: a native reader thread) spends the least CPU per message at low
+message rates, where each message is alone in its socket read; `venuegate watch` defaults to
+it."""
 
 
 async def connect(
@@ -368,6 +377,10 @@ async def connect(
         from venuegate.net.picows_ws import PicowsClient  # noqa: PLC0415 - optional speed path
 
         return await PicowsClient.connect(url, on_message, on_close=on_close, options=options)
+    if transport == "thread":
+        from venuegate.net.thread_ws import ThreadClient  # noqa: PLC0415 - imports feeds
+
+        return await ThreadClient.connect(url, on_message, on_close=on_close, options=options)
     return await WsClient.connect(url, on_message, on_close=on_close, options=options)
 
 
