@@ -236,6 +236,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p_demo.add_argument("--rate", type=float, default=200.0, help="updates/s per simulated book")
     p_demo.add_argument(
+        "--fix-rounds",
+        type=int,
+        default=12,
+        help="FIX order rounds per venue (2 orders each; 0: skip the FIX leg)",
+    )
+    p_demo.add_argument(
         "--orders", type=int, default=80, help="market-maker intents per venue (0: skip trading)"
     )
     p_watch = sub.add_parser("watch", help="keep one order book in sync and show it")
@@ -385,6 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from venuegate.oms.demo import trading_demo  # noqa: PLC0415 - loads the OMS
 
                 status |= _run(trading_demo(orders=args.orders))
+            if args.fix_rounds > 0:
+                from venuegate.fix.demo import fix_demo  # noqa: PLC0415 - loads the FIX engine
+
+                status |= _run(fix_demo(rounds=args.fix_rounds))
             return status
         case "watch":
             from venuegate.md.watch import WatchArgs, watch  # noqa: PLC0415 - loads aiohttp

@@ -8,7 +8,10 @@ from venuegate.cli import main
 
 
 def test_demo_signs_and_verifies_every_venue(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--rounds", "3", "--seconds", "3", "--orders", "24"]) == 0
+    assert (
+        main(["demo", "--rounds", "3", "--seconds", "3", "--orders", "24", "--fix-rounds", "4"])
+        == 0
+    )
     out = capsys.readouterr().out
     for venue in (
         "binance",
@@ -38,3 +41,8 @@ def test_demo_signs_and_verifies_every_venue(capsys: pytest.CaptureFixture[str])
         assert "duplicated 0" in line
         assert "mismatched 0" in line
         assert "restarts 0" not in line
+    # The FIX leg: signed logons accepted, every order matches the simulated exchange.
+    fix = [line for line in out.splitlines() if "signed Logon accepted" in line]
+    assert len(fix) == 3
+    for line in fix:
+        assert " OK (" in line, line

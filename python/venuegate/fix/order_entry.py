@@ -242,6 +242,9 @@ class OrderDialect:
         send_order_id: send the venue's OrderID (37) on F, G and H when known.
         new_cl_ord_id: makes the ClOrdID of a cancel or in-place replace (default a UUID4).
         timestamp_precision: precision of TransactTime / ExpireTime.
+        trade_id_tag: the tag carrying the venue's trade id on fills (Binance TradeID 1003),
+            used as the fill's id so fills reached over FIX and over REST de-duplicate;
+            None: ExecID (17).
     """
 
     venue: str = "fix"
@@ -258,6 +261,7 @@ class OrderDialect:
     send_order_id: bool = True
     new_cl_ord_id: Callable[[], str] = _uuid_id
     timestamp_precision: Literal["s", "ms", "us", "ns"] = "ms"
+    trade_id_tag: int | None = None
 
     def wire_symbol(self, symbol: str) -> str:
         """The venue's Symbol (55) for the manager's symbol."""
@@ -292,6 +296,7 @@ BINANCE = OrderDialect(
     supports_status=False,
     supports_mass_status=False,
     gtd=False,
+    trade_id_tag=1003,
 )
 """Binance spot FIX API: D, F, q (no G, H, AF; its amend messages XCN/XAK are not wired here:
 amends and queries go over REST)."""
@@ -1136,7 +1141,10 @@ class FixOrderEntry(Application):
         if kind is ReportKind.FILL:
             last_qty = _dec(msg.get(LAST_QTY))
             last_px = _dec(msg.get(LAST_PX))
-            trade_id = msg.get(EXEC_ID) or f"{oid}:{cum}"
+            tag = self.dialect.trade_id_tag
+            trade_id = (
+                (msg.get(tag) if tag is not None else None) or msg.get(EXEC_ID) or f"{oid}:{cum}"
+            )
             liq = {"1": "maker", "2": "taker"}.get(msg.get(LAST_LIQUIDITY_IND) or "")
             fee = _dec(msg.get(COMMISSION))
             fill = VenueReport(
