@@ -45,7 +45,10 @@ class SimLimits:
     """Charges requests against windows.
 
     With `ban_after` set, a client that keeps sending while limited that many times is banned for
-    `ban_s` (HTTP 418 at Binance).
+    `ban_s` (HTTP 418 at Binance). Requests arriving within `in_flight_s` of the refusal that
+    started the limited period do not count: they were already on their way when it was sent,
+    and no client can recall them (Binance bans for "failing to back off after receiving 429s";
+    it publishes no threshold, so the simulator's is a choice, documented here).
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class SimLimits:
         *,
         ban_after: int | None = None,
         ban_s: float = 120.0,
+        in_flight_s: float = 0.02,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.windows = {w.name: w for w in windows}
@@ -63,7 +67,9 @@ class SimLimits:
         self._decay: dict[tuple[str, str], tuple[float, float]] = {}
         self.ban_after = ban_after
         self.ban_s = ban_s
+        self.in_flight_s = in_flight_s
         self._limited_until = 0.0
+        self._limited_since = 0.0
         self._violations = 0
         self.banned_until = 0.0
         self.bans = 0
@@ -90,7 +96,8 @@ class SimLimits:
             self.rejections += 1
             return Verdict(False, self.banned_until - now, banned=True)
         if now < self._limited_until:
-            self._violations += 1
+            if now - self._limited_since > self.in_flight_s:
+                self._violations += 1
             self.rejections += 1
             if self.ban_after is not None and self._violations >= self.ban_after:
                 self.banned_until = now + self.ban_s
@@ -103,6 +110,7 @@ class SimLimits:
             if used + cost > w.limit:
                 retry = self._retry_after(w, key, now)
                 self._limited_until = now + retry
+                self._limited_since = now
                 self._violations = 1
                 self.rejections += 1
                 return Verdict(False, retry, window=name)
@@ -133,4 +141,7 @@ class SimLimits:
 
     def limit_for(self, seconds: float) -> None:
         """Refuses everything for `seconds` (a fault-injected 429)."""
-        self._limited_until = max(self._limited_until, self._clock() + seconds)
+        now = self._clock()
+        if now >= self._limited_until:
+            self._limited_since = now
+        self._limited_until = max(self._limited_until, now + seconds)
