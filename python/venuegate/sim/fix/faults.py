@@ -7,10 +7,11 @@ seeded RNG and `force(fault, n)` makes the next `n` opportunities hit, for tests
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from venuegate.sim.dice import Dice
 
 __all__ = ["FIX_PROFILES", "FixFault", "FixFaultDice", "FixFaultProfile"]
 
@@ -92,27 +93,10 @@ FIX_PROFILES: Mapping[str, FixFaultProfile] = {
 """Built-in profiles."""
 
 
-class FixFaultDice:
-    """Rolls faults from a profile; `force` overrides for tests."""
+class FixFaultDice(Dice[FixFault]):
+    """Rolls `FixFault`s from a `FixFaultProfile` (`venuegate.sim.dice.Dice`)."""
+
+    profile: FixFaultProfile
 
     def __init__(self, profile: FixFaultProfile, seed: int = 1) -> None:
-        self.profile = profile
-        self._rng = random.Random(seed)
-        self._forced: dict[FixFault, int] = {}
-        self.counts: dict[FixFault, int] = {}
-
-    def force(self, fault: FixFault, n: int = 1) -> None:
-        """The next `n` opportunities of `fault` hit."""
-        self._forced[fault] = self._forced.get(fault, 0) + n
-
-    def roll(self, fault: FixFault) -> bool:
-        """True when `fault` happens now."""
-        if self._forced.get(fault, 0) > 0:
-            self._forced[fault] -= 1
-            hit = True
-        else:
-            p = self.profile.p.get(fault, 0.0)
-            hit = p > 0 and self._rng.random() < p
-        if hit:
-            self.counts[fault] = self.counts.get(fault, 0) + 1
-        return hit
+        super().__init__(profile, seed)

@@ -7,10 +7,11 @@ next `n` opportunities fail for tests.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from venuegate.sim.dice import Dice
 
 __all__ = ["PROFILES", "FaultDice", "FaultProfile", "TradeFault"]
 
@@ -90,32 +91,10 @@ PROFILES: Mapping[str, FaultProfile] = {
 """Built-in profiles (`venuegate chaos --faults NAME`)."""
 
 
-class FaultDice:
-    """Rolls faults from a profile; `force` overrides for tests."""
+class FaultDice(Dice[TradeFault]):
+    """Rolls `TradeFault`s from a `FaultProfile` (`venuegate.sim.dice.Dice`)."""
+
+    profile: FaultProfile
 
     def __init__(self, profile: FaultProfile, seed: int = 1) -> None:
-        self.profile = profile
-        self._rng = random.Random(seed)
-        self._forced: dict[TradeFault, int] = {}
-        self.counts: dict[TradeFault, int] = {}
-
-    def force(self, fault: TradeFault, n: int = 1) -> None:
-        """The next `n` rolls of `fault` hit."""
-        self._forced[fault] = self._forced.get(fault, 0) + n
-
-    def roll_sign(self) -> bool:
-        """A fair coin from the same seeded source."""
-        return self._rng.random() < 0.5
-
-    def roll(self, fault: TradeFault) -> bool:
-        """True when `fault` happens now."""
-        hit = False
-        if self._forced.get(fault, 0) > 0:
-            self._forced[fault] -= 1
-            hit = True
-        else:
-            p = self.profile.p.get(fault, 0.0)
-            hit = p > 0 and self._rng.random() < p
-        if hit:
-            self.counts[fault] = self.counts.get(fault, 0) + 1
-        return hit
+        super().__init__(profile, seed)
