@@ -69,6 +69,26 @@ def test_gap_queues_later_messages_and_applies_them_once_in_order() -> None:
     run(main())
 
 
+def test_queue_behind_a_gap_is_bounded() -> None:
+    """A peer that keeps sending past a gap it never fills: at `max_queued` messages held the
+    session logs out and disconnects instead of growing without bound (what was queued comes
+    back by resend after the next logon: the expected seq never moved past the gap)."""
+
+    async def main() -> None:
+        async with acceptor_and_peer(max_queued=3) as (_, session, peer, app):
+            peer.send("D", [(11, "o2")])
+            await app.wait_app(1)
+            for seq in range(4, 9):  # 3 lost, never resent
+                peer.send("D", [(11, f"o{seq}")], seq=seq)
+            logout = await peer.expect("5", skip=frozenset("2"))
+            assert "queued behind a sequence gap" in (logout.get(58) or "")
+            assert await session.wait_disconnected(2.0)
+            assert app.app_seqs == [2]
+            assert session.next_target_seq == 3
+
+    run(main())
+
+
 def test_gap_filled_by_gap_fill_then_queue_drains() -> None:
     async def main() -> None:
         async with acceptor_and_peer() as (_, session, peer, app):

@@ -711,6 +711,20 @@ class FixSession:
 
     def _target_too_high(self, msg: FixMessage, consumed: bool = False) -> None:
         seq = msg.seq_num
+        if len(self._queue) >= self.settings.max_queued and seq not in self._queue:
+            # The gap is not closing while the peer keeps sending: drop the connection rather
+            # than hold an unbounded queue. Nothing is lost: what was queued is resent after the
+            # next logon (our expected seq has not moved past the gap).
+            log.warning(
+                "%s: %d messages queued behind the gap at %d: disconnecting",
+                self.session_id,
+                len(self._queue),
+                self.store.next_target_seq,
+            )
+            self._queue.clear()
+            self._resend_range = None
+            self._send_logout("too many messages queued behind a sequence gap", disconnect=True)
+            return
         if seq not in self._queue:
             self._queue[seq] = (msg, consumed)
             self.stats.queued += 1

@@ -40,6 +40,8 @@ class SessionSettings(BaseModel):
         max_latency_s: the largest accepted |SendingTime - now|.
         logon_timeout_s: how long a Logon answer (initiator) or first Logon (acceptor) is awaited.
         logout_timeout_s: how long the Logout answer is awaited before disconnecting.
+        max_queued: messages held behind an open gap before the session gives up (Logout and
+            disconnect, to resume by resend on the next logon) instead of growing without bound.
         validate: validate every inbound message with the data dictionary.
         dictionary: the QuickFIX XML dictionary (FIX42.xml, FIX44.xml, FIXT11.xml); a bare
             file name is looked up in `venuegate.fix.codec.SPEC_DIR`.
@@ -72,6 +74,7 @@ class SessionSettings(BaseModel):
     max_latency_s: float = Field(default=120.0, gt=0)
     logon_timeout_s: float = Field(default=10.0, gt=0)
     logout_timeout_s: float = Field(default=2.0, gt=0)
+    max_queued: int = Field(default=100_000, gt=0)
     validate: bool = False  # type: ignore[assignment]  # shadows the deprecated BaseModel.validate
     dictionary: str | None = None
     app_dictionary: str | None = None
