@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Coroutine
+from decimal import Decimal
 from typing import Any
 
 from venuegate.fix.codec import FixEncoder, FixError, FixFramer, FixMessage
@@ -34,6 +35,18 @@ def run[T](coro: Coroutine[Any, Any, T], timeout: float = 10.0, loop_factory: An
         return await asyncio.wait_for(coro, timeout)
 
     return asyncio.run(bounded(), loop_factory=loop_factory)
+
+
+def limit_order(
+    symbol: str, cl: str, side: str, qty: str, price: str, **extra: str
+) -> list[tuple[int, Any]]:
+    """A GTC limit NewOrderSingle body; `extra` adds tags given as `t<tag>=value`."""
+    fields: list[tuple[int, Any]] = [
+        (11, cl), (55, symbol), (54, side), (38, Decimal(qty)), (40, "2"),
+        (44, Decimal(price)), (59, "1"),
+    ]  # fmt: skip
+    fields += [(int(k.lstrip("t")), v) for k, v in extra.items()]
+    return fields
 
 
 def make_settings(**kw: Any) -> SessionSettings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from collections.abc import Coroutine
@@ -12,6 +11,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from tests.fix.conftest import limit_order
+from tests.fix.conftest import run as _run
 from venuegate.fix.codec import utc_timestamp
 from venuegate.sim.fix import FixFault, RecordingApp, raw_logon, start_fix_gateway
 
@@ -19,17 +20,11 @@ SYMBOL = "BTCUSDT"
 
 
 def run[T](coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(bounded())
+    return _run(coro, timeout)
 
 
-def order(cl: str, side: str, qty: str, price: str) -> list[tuple[int, Any]]:
-    return [
-        (11, cl), (55, SYMBOL), (54, side), (38, Decimal(qty)), (40, "2"),
-        (44, Decimal(price)), (59, "1"),
-    ]  # fmt: skip
+def order(cl: str, side: str, qty: str, price: str, **extra: str) -> list[tuple[int, Any]]:
+    return limit_order(SYMBOL, cl, side, qty, price, **extra)
 
 
 def logon_fields(key: Any, api_key: str, sender: str, sending_time: str) -> list[tuple[int, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -10,6 +9,8 @@ from collections.abc import Coroutine
 from decimal import Decimal
 from typing import Any
 
+from tests.fix.conftest import limit_order
+from tests.fix.conftest import run as _run
 from venuegate.fix.codec import utc_timestamp
 from venuegate.sim.fix import FixFault, RecordingApp, raw_logon, start_fix_gateway
 
@@ -17,19 +18,11 @@ SYMBOL = "BTC-USD"
 
 
 def run[T](coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(bounded())
+    return _run(coro, timeout)
 
 
 def order(cl: str, side: str, qty: str, price: str, **extra: str) -> list[tuple[int, Any]]:
-    fields: list[tuple[int, Any]] = [
-        (11, cl), (55, SYMBOL), (54, side), (38, Decimal(qty)), (40, "2"),
-        (44, Decimal(price)), (59, "1"),
-    ]  # fmt: skip
-    fields += [(int(k.lstrip("t")), v) for k, v in extra.items()]
-    return fields
+    return limit_order(SYMBOL, cl, side, qty, price, **extra)
 
 
 def signed_logon_fields(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from tests.fix.conftest import limit_order
+from tests.fix.conftest import run as _run
 from venuegate.fix.session import NotLoggedOnError
 from venuegate.sim.fix import (
     FixFault,
@@ -22,17 +23,11 @@ SYMBOL = "BTCUSDT"
 
 
 def run[T](coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(bounded())
+    return _run(coro, timeout)
 
 
-def order(cl: str, side: str, qty: str, price: str) -> list[tuple[int, Any]]:
-    return [
-        (11, cl), (21, "1"), (55, SYMBOL), (54, side), (38, Decimal(qty)), (40, "2"),
-        (44, Decimal(price)), (59, "1"), (60, "20240101-00:00:00"),
-    ]  # fmt: skip
+def order(cl: str, side: str, qty: str, price: str, **extra: str) -> list[tuple[int, Any]]:
+    return limit_order(SYMBOL, cl, side, qty, price, **extra)
 
 
 @pytest.mark.parametrize("begin_string", ["FIX.4.2", "FIX.4.4"])

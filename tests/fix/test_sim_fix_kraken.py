@@ -11,6 +11,8 @@ from collections.abc import Coroutine
 from decimal import Decimal
 from typing import Any
 
+from tests.fix.conftest import limit_order
+from tests.fix.conftest import run as _run
 from venuegate.sim.fix import FixFault, RecordingApp, raw_logon, start_fix_gateway
 from venuegate.sim.trade.server import TradeSim
 
@@ -18,17 +20,11 @@ SYMBOL = "BTC/USD"
 
 
 def run[T](coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(bounded())
+    return _run(coro, timeout)
 
 
-def order(cl: str, side: str, qty: str, price: str) -> list[tuple[int, Any]]:
-    return [
-        (11, cl), (55, SYMBOL), (54, side), (38, Decimal(qty)), (40, "2"),
-        (44, Decimal(price)), (59, "1"),
-    ]  # fmt: skip
+def order(cl: str, side: str, qty: str, price: str, **extra: str) -> list[tuple[int, Any]]:
+    return limit_order(SYMBOL, cl, side, qty, price, **extra)
 
 
 def logon_fields(creds: Any, nonce: int, secret: str | None = None) -> list[tuple[int, Any]]:
