@@ -41,6 +41,7 @@ from venuegate.fix.session import (
 )
 from venuegate.model import Order, OrderState, OrderType, Side, TimeInForce
 from venuegate.oms.engine import OrderManager
+from venuegate.oms.journal import MarkerRecord
 from venuegate.oms.types import ReportKind
 
 SYMBOL = "BTC-USD"
@@ -784,3 +785,32 @@ def test_fix42_fill_and_fix44_trade_reports_are_exact() -> None:
     assert (rb.kind, rb.state) == (ReportKind.STATUS, OrderState.PARTIALLY_FILLED)
     assert entry.can("query")
     assert not FixOrderEntry("v", OrderDialect(supports_status=False)).can("query")
+
+
+def test_restart_restores_replace_chains_and_doubtful_seqs() -> None:
+    """What a restarted engine needs of the ClOrdID bookkeeping comes back from the journal:
+    a replace in flight at the crash (its confirmation moves the live ClOrdID), a refused one
+    (the live ClOrdID stays), and the order messages whose outcome was unknown (gap-filled,
+    never replayed, when the venue asks for a resend)."""
+    records = [
+        MarkerRecord(1, "fix_replace", {"wire": "W1", "cid": "C1", "target": "C1"}),
+        MarkerRecord(2, "fix_replace", {"wire": "W2", "cid": "C2", "target": "C2"}),
+        MarkerRecord(3, "fix_replace_end", {"wire": "W2"}),
+        MarkerRecord(4, "fix_doubtful", {"seq": "7"}),
+    ]
+    entry = FixOrderEntry("fix")
+    assert entry.restore(enumerate(records)) == 2
+    assert entry.may_resend(7, "D") is False
+    assert entry.may_resend(7, "q") is False
+    assert entry.may_resend(8, "D") is True
+    report = encode_message(
+        "FIX.4.4",
+        [
+            (35, "8"), (49, "VENUE"), (56, "US"), (34, 9), (52, "20260101-00:00:00.000"),
+            (37, "O1"), (11, "W1"), (41, "C1"), (17, "E1"), (150, "5"), (39, "0"),
+            (55, "X"), (54, "1"), (38, "2"), (44, "10"), (14, "0"), (151, "2"), (6, "0"),
+        ],
+    )  # fmt: skip
+    entry.from_app(None, parse(report))  # type: ignore[arg-type]
+    assert entry.cl_ord_id("C1") == "W1"
+    assert entry.cl_ord_id("C2") == "C2"

@@ -10,6 +10,7 @@ from tests.fix.conftest import (
     RecordingApp,
     acceptor_and_peer,
     initiator_and_peer,
+    limit_order,
     make_settings,
     run,
     wait_for,
@@ -523,5 +524,93 @@ def test_resend_request_while_we_have_a_gap_is_still_answered() -> None:
             peer.send("D", [(11, "x")])
             await app.wait_app(1)
             assert app.app_seqs == [5]
+
+    run(main())
+
+
+def test_gap_fill_over_live_queued_messages_delivers_them() -> None:
+    """A venue that answers a ResendRequest with one GapFill to its next seq (no replay): the
+    messages received live behind the gap are delivered, not skipped over."""
+
+    async def main() -> None:
+        async with acceptor_and_peer() as (_, session, peer, app):
+            peer.seq = 3  # 2 lost
+            peer.send("8", limit_order("X", "c3", "1", "1", "1"))
+            peer.send("8", limit_order("X", "c4", "1", "1", "1"))
+            rr = await peer.expect("2")
+            assert rr.get(7) == "2"
+            peer.send(
+                "4", [(123, "Y"), (36, 5)], seq=2, poss_dup=True, orig_sending_time=utc_timestamp()
+            )
+            peer.send("8", limit_order("X", "c5", "1", "1", "1"))  # seq 5
+            await app.wait_app(3)
+            assert [m.get(11) for m in app.app_msgs] == ["c3", "c4", "c5"]
+            assert session.next_target_seq == 6
+            assert session.stats.delivered_past_reset == 2
+            assert session.state is SessionState.LOGGED_ON
+
+    run(main())
+
+
+def test_sequence_reset_over_live_queued_messages_delivers_them() -> None:
+    async def main() -> None:
+        async with acceptor_and_peer() as (_, session, peer, app):
+            peer.seq = 3
+            peer.send("8", limit_order("X", "c3", "1", "1", "1"))
+            await peer.expect("2")
+            peer.send("4", [(36, 10)], seq=9)  # SequenceReset-Reset: no seq check
+            peer.seq = 10
+            peer.send("8", limit_order("X", "c10", "1", "1", "1"))
+            await app.wait_app(2)
+            assert [m.get(11) for m in app.app_msgs] == ["c3", "c10"]
+            assert session.next_target_seq == 11
+
+    run(main())
+
+
+def test_our_reset_during_a_pending_resend_delivers_nothing_twice() -> None:
+    """We reset while a resend is pending; the peer's replay of the old range was already on
+    its way: queued messages are delivered once (at the reset), replays of them are not."""
+
+    async def main() -> None:
+        async with acceptor_and_peer() as (_, session, peer, app):
+            peer.seq = 3
+            peer.send("8", limit_order("X", "c3", "1", "1", "1"))
+            peer.send("8", limit_order("X", "c4", "1", "1", "1"))
+            await peer.expect("2")
+            await wait_for(lambda: session.stats.queued == 2)
+            await session.reset_seq_nums()
+            await peer.expect("A")
+            for n in (2, 3, 4):  # the replay, sent before the peer saw our reset
+                peer.send(
+                    "8",
+                    limit_order("X", f"c{n}", "1", "1", "1"),
+                    seq=n,
+                    poss_dup=True,
+                    orig_sending_time=utc_timestamp(),
+                )
+            peer.seq = 1
+            peer.logon(reset=True)
+            await wait_for(lambda: session.next_target_seq == 2)
+            got = [m.get(11) for m in app.app_msgs]
+            assert sorted(got) == sorted(set(got)), got  # nothing delivered twice
+            assert {"c3", "c4"} <= set(got)
+
+    run(main())
+
+
+def test_unanswered_mid_session_reset_logs_out() -> None:
+    """A peer that ignores (or rejects) our mid-session 141=Y Logon: after the logon timeout
+    the session logs out instead of dropping every message as pre-reset for ever."""
+
+    async def main() -> None:
+        async with acceptor_and_peer(logon_timeout_s=0.5) as (_, session, peer, _app):
+            await session.reset_seq_nums()
+            await peer.expect("A")
+            peer.seq = 1
+            peer.send("3", [(45, 1), (373, 99), (58, "mid-session logon not supported")])
+            logout = await peer.expect("5", skip=frozenset("0"))
+            assert "sequence reset not answered" in (logout.get(58) or "")
+            assert await session.wait_disconnected(3.0)
 
     run(main())

@@ -414,7 +414,20 @@ class FixOrderEntry(Application):
                 if cid and wire:
                     self._cid_of[wire] = cid
                     self._live[cid] = wire
+                    self._replace_of.pop(wire, None)  # a replace confirmed
                     n += 1
+            elif rec.name == "fix_replace":
+                wire, cid, target = (rec.data.get(k) for k in ("wire", "cid", "target"))
+                if wire and cid and target:
+                    self._replace_of[wire] = cid
+                    self._cid_of[wire] = target
+                    n += 1
+            elif rec.name == "fix_replace_end":
+                self._replace_of.pop(str(rec.data.get("wire", "")), None)
+            elif rec.name == "fix_doubtful":
+                seq = rec.data.get("seq", "")
+                if seq.isdigit():
+                    self._doubtful_seqs.add(int(seq))
         return n
 
     def can(self, op: str) -> bool:
@@ -556,6 +569,7 @@ class FixOrderEntry(Application):
         target = new_cid if new_cid is not None else cid
         self._map(wire, target, live=False)
         self._replace_of[wire] = cid
+        self._mark("fix_replace", {"wire": wire, "cid": cid, "target": target})
         return await self._request("amend", cid, wire, ORDER_CANCEL_REPLACE_REQUEST, fields)
 
     async def query(self, order: Order) -> list[VenueReport]:
@@ -627,6 +641,21 @@ class FixOrderEntry(Application):
     # -- request plumbing ----------------------------------------------------------------------
     def _now(self) -> str:
         return str(utc_timestamp(time.time_ns(), self.dialect.timestamp_precision))
+
+    def _mark(self, name: str, data: dict[str, str]) -> None:
+        """Journals a marker (before the request it describes leaves)."""
+        journal = self._journal
+        if journal is not None and not journal.closed:
+            journal.write(MarkerRecord(time.time_ns(), name, data))
+
+    def _doubt(self, seq: int) -> None:
+        """Our order message `seq` has an unknown outcome: never replay it.
+
+        Journaled, so a restarted engine gap-fills it too when the venue asks for a resend.
+        """
+        if seq not in self._doubtful_seqs:
+            self._doubtful_seqs.add(seq)
+            self._mark("fix_doubtful", {"seq": str(seq)})
 
     def _map(self, wire: str, cid: str, *, live: bool) -> None:
         """Maps a wire ClOrdID to `cid`, journaled before the request leaves."""
@@ -735,7 +764,7 @@ class FixOrderEntry(Application):
                 ) from None
         except UnknownOutcomeError:
             if req.seq is not None:
-                self._doubtful_seqs.add(req.seq)
+                self._doubt(req.seq)
             raise
         finally:
             self._forget(req)
@@ -790,7 +819,7 @@ class FixOrderEntry(Application):
                 req.fut.set_exception(RetryableError(f"{self.venue}: {why}", venue=self.venue))
             else:
                 if req.seq is not None:
-                    self._doubtful_seqs.add(req.seq)
+                    self._doubt(req.seq)
                 req.fut.set_exception(
                     UnknownOutcomeError(f"{self.venue}: {why}; outcome unknown", venue=self.venue)
                 )
@@ -859,7 +888,10 @@ class FixOrderEntry(Application):
         by query): the session gap-fills those instead of replaying them (`FixSession`
         consults it when answering a ResendRequest).
         """
-        return not (msg_type in _ORDER_MESSAGES and seq_num in self._doubtful_seqs)
+        return not (
+            msg_type in (*_ORDER_MESSAGES, ORDER_MASS_CANCEL_REQUEST)
+            and seq_num in self._doubtful_seqs
+        )
 
     def from_admin(self, session: FixSession, msg: FixMessage) -> None:
         """A session-level Reject of one of our requests fails it."""
@@ -956,6 +988,7 @@ class FixOrderEntry(Application):
         if wire in self._replace_of:
             # A refused replace: the order keeps its live ClOrdID.
             self._replace_of.pop(wire, None)
+            self._mark("fix_replace_end", {"wire": wire})
         if req is None:
             log.info("%s: OrderCancelReject of %s (%s) after its request ended", self.venue,
                      wire, text)  # fmt: skip

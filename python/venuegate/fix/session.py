@@ -230,6 +230,8 @@ class SessionStats:
             before the peer's answering Logon (141=Y) and were dropped (see `reset_seq_nums`).
         unrecoverable_at_reset: seqs missing behind a gap when a sequence reset ended the resend
             (the messages queued after them were delivered).
+        delivered_past_reset: queued messages a SequenceReset (GapFill or Reset) skipped over,
+            delivered before the target moved.
     """
 
     messages_in: Counter[str] = field(default_factory=Counter)
@@ -253,6 +255,7 @@ class SessionStats:
     app_errors: int = 0
     pre_reset_dropped: int = 0
     unrecoverable_at_reset: int = 0
+    delivered_past_reset: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The counters as plain data (JSON-ready)."""
@@ -376,6 +379,7 @@ class FixSession:
         self._logout_sent_at: float | None = None
         self._sent_reset = False
         self._pre_reset_target: int | None = None  # old next target seq during our reset
+        self._reset_sent_at = 0.0  # monotonic time of our mid-session reset Logon
         self._received_logon = False
         self._queue: dict[int, tuple[FixMessage, bool]] = {}
         self._resend_range: tuple[int, int] | None = None
@@ -455,10 +459,14 @@ class FixSession:
         """
         if not self.is_logged_on or not self.connected:
             raise NotLoggedOnError(f"{self.session_id}: not logged on ({self.state.value})")
-        self._pre_reset_target = self.store.next_target_seq
+        queued_max = max(self._queue, default=0)
+        # In-flight messages of the old numbering continue after what was received (the queue
+        # is delivered now), so a replay of those is not delivered twice.
+        self._pre_reset_target = max(self.store.next_target_seq, queued_max + 1)
         self.store.reset()
         self._flush_queue_on_reset()
         self._sent_reset = True
+        self._reset_sent_at = time.monotonic()
         self._send_logon(reset=True)
 
     async def wait_disconnected(self, timeout_s: float | None = None) -> bool:
@@ -611,6 +619,28 @@ class FixSession:
             handler(self, msg, queued)
         else:
             self._on_app(msg, queued)
+
+    def _deliver_skipped(self, new_seq: int) -> None:
+        """Delivers queued app messages a SequenceReset is about to skip (seq < `new_seq`).
+
+        They arrived live behind a gap and were never processed; a venue that answers a
+        ResendRequest with one GapFill up to its next seq (instead of replaying) would otherwise
+        make them vanish. They go to the application in their order, before the target moves.
+        """
+        skipped = sorted(seq for seq in self._queue if seq < new_seq)
+        if not skipped:
+            return
+        log.warning(
+            "%s: SequenceReset to %d skips %d message(s) received behind the gap: delivered",
+            self.session_id,
+            new_seq,
+            len(skipped),
+        )
+        for seq in skipped:
+            msg, consumed = self._queue.pop(seq)
+            if not consumed and msg.msg_type not in ADMIN_TYPES:
+                self.stats.delivered_past_reset += 1
+                self._deliver_app(msg)
 
     def _flush_queue_on_reset(self) -> None:
         """Ends a pending resend at a sequence reset: queued app messages are delivered.
@@ -977,6 +1007,7 @@ class FixSession:
                 self.stats.gap_fills_received += 1
             else:
                 self.stats.sequence_resets_received += 1
+            self._deliver_skipped(new_seq)
             self.store.set_next_target_seq(new_seq)
             self._check_resend_done()
         elif new_seq < expected:
@@ -1226,6 +1257,23 @@ class FixSession:
             log.exception("%s: session monitor failed", self.session_id)
             self._disconnect("internal error")
 
+    def _reset_unanswered(self, now: float) -> bool:
+        """Logs out when our mid-session 141=Y Logon went unanswered past the logon timeout.
+
+        Until the peer answers, inbound messages are dropped as pre-reset: a peer that refuses
+        (or does not support) the reset would leave the session deaf for ever.
+        """
+        if not (
+            self._sent_reset
+            and self._received_logon
+            and now - self._reset_sent_at >= self.settings.logon_timeout_s
+        ):
+            return False
+        log.warning("%s: sequence reset not answered: logging out", self.session_id)
+        self._sent_reset = False
+        self._send_logout("sequence reset not answered", disconnect=True)
+        return True
+
     def _on_timer(self) -> None:
         now = time.monotonic()
         state = self.state
@@ -1247,6 +1295,11 @@ class FixSession:
                 log.warning("%s: logout timeout", self.session_id)
                 self._disconnect(self._logout_reason or "logout timeout")
             return
+        if not self._reset_unanswered(now):
+            self._heartbeat_timers(now)
+
+    def _heartbeat_timers(self, now: float) -> None:
+        """Heartbeat timeout, TestRequest on silence, our own Heartbeats."""
         hb = self.heartbeat_interval_s
         if not self.is_logged_on or hb <= 0:
             return
