@@ -421,7 +421,9 @@ async def _random_flow(om: Any, opts: ChaosOptions, specs: Sequence[_Spec]) -> N
                 refs[sp.symbol] = t.average_price.quantize(sp.tick)
 
     pending: set[asyncio.Task[None]] = set()
-    while om.intents < opts.orders:
+    # Orders journaled (and so sent, or in doubt), not intents: an intent the engine refused
+    # before journaling it (an order kind the venue lacks) is no order.
+    while len(om.sm.orders()) < opts.orders:
         while len(pending) >= max(1, opts.concurrency):
             _done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         pending.add(asyncio.create_task(one()))
