@@ -133,7 +133,9 @@ CHAOS_VENUES ?= binance okx kraken coinbase bitfinex htx
 chaos: install  ## the full chaos acceptance run per venue (heavy faults, >= 20 SIGKILLs); slow
 	mkdir -p benches/results/chaos
 	for v in $(CHAOS_VENUES); do \
+	  tier=$$( [ $$v = kraken ] && echo "--tier pro" || true ); \
 	  $(BIN)/venuegate chaos --venue $$v --orders $(CHAOS_ORDERS) --seed 1 --faults heavy \
-	    --crash-every $$(( $(CHAOS_ORDERS) / 25 )) --ledger benches/results/chaos/$$v.ledger.jsonl \
+	    --crash-every $$(( $(CHAOS_ORDERS) / 25 )) --all-symbols $$tier \
+	    --ledger benches/results/chaos/$$v.ledger.jsonl \
 	    --journal benches/results/chaos/$$v.journal > benches/results/chaos/$$v.json || exit 1; \
 	done
