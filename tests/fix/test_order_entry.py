@@ -94,6 +94,7 @@ class Venue(Application):
         self.cancel_reject: str | None = None
         self.reject_new = False
         self.cancel_keeps_clordid = False
+        self.pending_then_refuse = False  # answer F with 150=6, then refuse it with 35=9
         self._oids = itertools.count(1000)
         self._execs = itertools.count(1)
         self._out: asyncio.Queue[tuple[str, list[tuple[int, Any]]]] = asyncio.Queue()
@@ -218,6 +219,15 @@ class Venue(Application):
     def _cancel(self, msg: FixMessage) -> None:
         orig = msg.get(41) or ""
         o = self.by_cl.get(orig)
+        if self.pending_then_refuse and o is not None:
+            self.pending_then_refuse = False
+            eid = f"E{next(self._execs)}"
+            self.out("8", [(37, o.oid), (11, msg.get(11)), (41, orig), (17, eid),
+                           (150, "6"), (39, "6"), (55, SYMBOL), (54, "2"), (38, "1"),
+                           (14, "0"), (151, "1"), (6, "0")])  # fmt: skip
+            self.out("9", [(11, msg.get(11)), (41, orig), (37, o.oid), (39, o.status),
+                           (434, "1"), (102, "0"), (58, "too late to cancel")])  # fmt: skip
+            return
         if self.cancel_reject is not None or o is None or o.status in ("2", "4", "8"):
             reason = self.cancel_reject or "1"
             self.cancel_reject = None
@@ -814,3 +824,18 @@ def test_restart_restores_replace_chains_and_doubtful_seqs() -> None:
     entry.from_app(None, parse(report))  # type: ignore[arg-type]
     assert entry.cl_ord_id("C1") == "W1"
     assert entry.cl_ord_id("C2") == "C2"
+
+
+def test_cancel_refused_after_its_pending_cancel_report(tmp_path: Path) -> None:
+    """A venue answers the cancel with Pending Cancel (150=6), then refuses it (35=9): the late
+    refusal still reaches the manager, so the order does not stay PENDING_CANCEL."""
+
+    async def body() -> None:
+        async with _venue() as (venue, acc), _rig(tmp_path, venue, acc) as rig:
+            t = await rig.om.place(SYMBOL, Side.SELL, Decimal("1"), Decimal("100"))
+            venue.pending_then_refuse = True
+            await rig.om.cancel(t.client_order_id)
+            await eventually(lambda: t.pending is None and t.state is OrderState.NEW)
+            assert rig.entry.late == 1
+
+    go(body)

@@ -993,6 +993,14 @@ class FixOrderEntry(Application):
             log.info("%s: OrderCancelReject of %s (%s) after its request ended", self.venue,
                      wire, text)  # fmt: skip
             self.late += 1
+            # A Pending Cancel / Replace report ended the request; the refusal must still reach
+            # the manager, or the order stays PENDING_* until the next status query.
+            cid = self._cid_of.get(msg.get(ORIG_CL_ORD_ID) or "") or self._cid_of.get(wire)
+            if cid is not None and self._om is not None:
+                late_what: Literal["cancel", "amend"] = (
+                    "amend" if msg.get(CXL_REJ_RESPONSE_TO) == "2" else "cancel"
+                )
+                self._om.refused(cid, late_what, f"{self.venue}: refused: {text}")
             return
         what = "cancel" if msg.get(CXL_REJ_RESPONSE_TO) != "2" else "replace"
         message = f"{self.venue}: {what} refused: {text}"

@@ -718,6 +718,18 @@ class OrderManager:
         tr = self.sm.request_failed(cid, what, outcome, reason)  # type: ignore[arg-type]
         self._journal_transition(tr)
 
+    def refused(self, client_order_id: str, what: Literal["cancel", "amend"], reason: str) -> None:
+        """The venue refused a cancel or amend after its request had been answered.
+
+        An order entry calls this when the refusal comes late (FIX: an OrderCancelReject after
+        a Pending Cancel / Pending Replace ExecutionReport ended the request): the pending flag
+        is cleared and journaled, so the order is not held PENDING_* until the next query.
+        Unknown client order ids are ignored.
+        """
+        if self.sm.get(client_order_id) is None:
+            return
+        self._failed(client_order_id, what, "rejected", reason)
+
     def _to_unknown(self, cid: str, what: str, reason: str) -> None:
         self.stats.unknown += 1
         tr = self.sm.request_failed(cid, what, "unknown", reason)  # type: ignore[arg-type]
