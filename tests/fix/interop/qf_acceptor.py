@@ -21,21 +21,20 @@ import time
 import traceback
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import quickfix as fix  # type: ignore[import-untyped]
 from qf_common import (
-    BEGIN_STRINGS,
     Stats,
+    add_session_args,
     body_field,
+    configure,
     done,
     emit,
     header_field,
     new_message,
     session_seqs,
-    write_settings,
 )
 
 
@@ -213,33 +212,12 @@ def _decimal(value: str | None) -> Decimal:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--begin-string", choices=BEGIN_STRINGS, default="FIX.4.4")
-    parser.add_argument("--sender", default="QF")
-    parser.add_argument("--target", default="VG")
-    parser.add_argument("--store", required=True, help="FileStore directory (kept across runs)")
-    parser.add_argument("--log", help="FileLog directory (default: STORE/log)")
+    add_session_args(parser)
     parser.add_argument("--mode", choices=("fill", "rest"), default="fill")
     parser.add_argument("--reset-on-logon", action="store_true")
     args = parser.parse_args()
 
-    store = Path(args.store)
-    log = Path(args.log) if args.log else store / "log"
-    store.mkdir(parents=True, exist_ok=True)
-    log.mkdir(parents=True, exist_ok=True)
-    cfg = store / "acceptor.cfg"
-    write_settings(
-        cfg,
-        connection_type="acceptor",
-        begin_string=args.begin_string,
-        sender=args.sender,
-        target=args.target,
-        port=args.port,
-        heartbeat_s=30,
-        reset_on_logon=args.reset_on_logon,
-        store_dir=store,
-        log_dir=log,
-    )
+    cfg = configure(args, "acceptor", heartbeat_s=30, reset_on_logon=args.reset_on_logon)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

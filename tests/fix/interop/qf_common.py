@@ -8,6 +8,7 @@ loopback only. The data dictionaries are the QuickFIX XML files vendored under
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -40,6 +41,40 @@ def dictionary_lines(begin_string: str) -> list[str]:
         ]
     name = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml"}[begin_string]
     return ["UseDataDictionary=Y", f"DataDictionary={SPEC_DIR / name}"]
+
+
+def add_session_args(parser: argparse.ArgumentParser) -> None:
+    """The options both peers take: where to listen / connect, comp ids, store and log."""
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--begin-string", choices=BEGIN_STRINGS, default="FIX.4.4")
+    parser.add_argument("--sender", default="QF")
+    parser.add_argument("--target", default="VG")
+    parser.add_argument("--store", required=True, help="FileStore directory (kept across runs)")
+    parser.add_argument("--log", help="FileLog directory (default: STORE/log)")
+
+
+def configure(
+    args: argparse.Namespace, connection_type: str, *, heartbeat_s: int, reset_on_logon: bool
+) -> Path:
+    """Creates the store and log directories and writes the session settings; returns the file."""
+    store = Path(args.store)
+    log = Path(args.log) if args.log else store / "log"
+    store.mkdir(parents=True, exist_ok=True)
+    log.mkdir(parents=True, exist_ok=True)
+    cfg = store / f"{connection_type}.cfg"
+    write_settings(
+        cfg,
+        connection_type=connection_type,
+        begin_string=args.begin_string,
+        sender=args.sender,
+        target=args.target,
+        port=args.port,
+        heartbeat_s=heartbeat_s,
+        reset_on_logon=reset_on_logon,
+        store_dir=store,
+        log_dir=log,
+    )
+    return cfg
 
 
 def write_settings(

@@ -19,21 +19,20 @@ import sys
 import threading
 import time
 import traceback
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import quickfix as fix  # type: ignore[import-untyped]
 from qf_common import (
-    BEGIN_STRINGS,
     Stats,
+    add_session_args,
     body_field,
+    configure,
     done,
     emit,
     header_field,
     new_message,
     session_seqs,
-    write_settings,
 )
 
 _FINAL_STATUSES = ("2", "4", "8")
@@ -134,13 +133,8 @@ def _order(cl_ord_id: str, args: argparse.Namespace) -> Any:
 
 def main() -> None:  # noqa: PLR0915 - a linear script
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--begin-string", choices=BEGIN_STRINGS, default="FIX.4.4")
-    parser.add_argument("--sender", default="QF")
-    parser.add_argument("--target", default="VG")
+    add_session_args(parser)
     parser.add_argument("--orders", type=int, default=10)
-    parser.add_argument("--store", required=True, help="FileStore directory (kept across runs)")
-    parser.add_argument("--log", help="FileLog directory (default: STORE/log)")
     parser.add_argument("--heartbeat", type=int, default=30)
     parser.add_argument("--reset-seq", action="store_true", help="ResetOnLogon=Y (141=Y)")
     parser.add_argument("--wait", choices=("final", "ack"), default="final")
@@ -153,23 +147,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     parser.add_argument("--prefix", default="qf", help="ClOrdID prefix")
     args = parser.parse_args()
 
-    store = Path(args.store)
-    log = Path(args.log) if args.log else store / "log"
-    store.mkdir(parents=True, exist_ok=True)
-    log.mkdir(parents=True, exist_ok=True)
-    cfg = store / "initiator.cfg"
-    write_settings(
-        cfg,
-        connection_type="initiator",
-        begin_string=args.begin_string,
-        sender=args.sender,
-        target=args.target,
-        port=args.port,
-        heartbeat_s=args.heartbeat,
-        reset_on_logon=args.reset_seq,
-        store_dir=store,
-        log_dir=log,
-    )
+    cfg = configure(args, "initiator", heartbeat_s=args.heartbeat, reset_on_logon=args.reset_seq)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
