@@ -95,7 +95,9 @@ def test_our_initiator_orders_heartbeats_test_request_logout(
     assert summary["orders_received"] == 21
     assert summary["duplicate_cl_ord_ids"] == []
     assert summary["msgs_in"].get("0", 0) >= 1  # our heartbeats
-    assert summary["msgs_in"].get("1", 0) == 1  # our TestRequest
+    # Our TestRequest (echoed above), plus any our session sent on its own when QuickFIX's
+    # heartbeat came late on a loaded machine (HeartBtInt=1: that is the protocol working).
+    assert summary["msgs_in"].get("1", 0) >= 1
     assert summary["msgs_out"].get("1", 0) >= 1  # QuickFIX's TestRequest, answered
     assert summary["logout_texts_received"] == ["bye"]
     assert summary["logouts"] == 1
