@@ -17,6 +17,7 @@ import pytest
 from venuegate.oms.engine import OrderManager
 from venuegate.oms.types import VenueReport
 from venuegate.venues.base import Endpoints, HttpCall, HttpResponse
+from venuegate.venues.kraken import Adapter as KrakenAdapter
 from venuegate.venues.okx import Adapter as OkxAdapter
 
 T0 = 1_795_000_000_000
@@ -87,3 +88,60 @@ def test_newest_first_fills_are_all_fetched(n: int, tmp_path: Path) -> None:
     assert sorted(set(seen)) == sorted(tid for _, tid in venue.fills)
     assert len(venue.calls) <= n // 100 + 2  # page by page, no wasted sweeps
     assert all(Decimal(p["begin"]) == T0 for p in venue.calls)
+
+
+class KrakenTradesHistory:
+    """Kraken's TradesHistory: `start` exclusive / `end` inclusive in seconds, most recent first,
+    50 a page, every pair at once."""
+
+    def __init__(self, n: int, per_s: int = 7) -> None:
+        self.fills = [(T0 + (i // per_s) * 1000, 60_000_000 + i) for i in range(n)]
+        self.calls: list[dict[str, str]] = []
+
+    async def call(self, call: HttpCall) -> HttpResponse:
+        params = {k: str(v) for k, v in call.params}
+        self.calls.append(params)
+        start = int(params["start"]) * 1000
+        end = int(params["end"]) * 1000 + 999 if "end" in params else 10**15
+        sel = sorted((f for f in self.fills if start + 999 < f[0] <= end), reverse=True)
+        trades = {
+            f"T{tid}": {
+                "ordertxid": "OABC", "pair": "XXBTZUSD", "time": ts / 1000, "type": "buy",
+                "ordertype": "limit", "price": "100", "cost": "1", "fee": "0.01",
+                "vol": "0.01", "margin": "0", "misc": "", "trade_id": tid, "maker": False,
+            }
+            for ts, tid in sel[:50]
+        }  # fmt: skip
+        body = {"error": [], "result": {"trades": trades, "count": len(sel)}}
+        return HttpResponse(200, {}, json.dumps(body).encode())
+
+    __call__ = call
+
+
+@pytest.mark.parametrize("n", [0, 49, 50, 51, 180])
+def test_kraken_most_recent_first_fills_are_all_fetched(n: int, tmp_path: Path) -> None:
+    venue = KrakenTradesHistory(n)
+    adapter = KrakenAdapter(endpoints=Endpoints("http://x", "ws://x"))
+    seen: list[str] = []
+
+    async def main() -> None:
+        async with OrderManager.open(
+            adapter,
+            venue,
+            journal_path=tmp_path / "j",
+            symbols=["BTC/USD"],
+            private_stream=False,
+            reconcile=False,
+        ) as om:
+            real = om.apply_report
+
+            def spy(r: VenueReport) -> object:
+                if r.trade_id is not None:
+                    seen.append(r.trade_id)
+                return real(r)
+
+            om.apply_report = spy  # type: ignore[method-assign]
+            await om.fetch_fills("BTC/USD", T0 - 1000)
+
+    asyncio.run(main())
+    assert sorted(set(seen)) == sorted(f"T{tid}" for _, tid in venue.fills)

@@ -371,6 +371,7 @@ class Adapter(VenueAdapter):
     tier: ClassVar[str] = "intermediate"
     lists_all_symbols: ClassVar[bool] = True  # OpenOrders, TradesHistory: no pair filter
     fills_page_size: ClassVar[int | None] = 50  # TradesHistory: 50 results per call
+    fills_newest_first: ClassVar[bool] = True  # TradesHistory: most recent first
 
     @classmethod
     def for_tier(cls, tier: str) -> type[Adapter]:
@@ -680,6 +681,20 @@ class Adapter(VenueAdapter):
             Op.FILLS,
             "TradesHistory",
             [("start", start)],
+            _cost(Priority.QUERY, API_COUNTER, 2),
+        )
+
+    def fills_before(self, symbol: str, since_ms: int, before_ms: int) -> HttpCall:
+        """The older page of TradesHistory (most recent first, 50 a page).
+
+        `end` (inclusive, seconds) is the second of the oldest fill seen: that whole second comes
+        again, and the engine de-duplicates by trade id.
+        """
+        del symbol
+        return self._private(
+            Op.FILLS,
+            "TradesHistory",
+            [("start", max(0, since_ms // 1000 - 1)), ("end", max(0, (before_ms - 1) // 1000))],
             _cost(Priority.QUERY, API_COUNTER, 2),
         )
 
