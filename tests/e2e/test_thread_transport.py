@@ -131,6 +131,10 @@ def test_per_message_callback_runs_on_the_reader_thread() -> None:
                 await sim.wait_connections("binance", 1)
                 await sim.step(20, venue="binance")
                 await _converge(session, sim, "start")
+                # Synced now: these are applied to a live (not stale) book, whatever the timing
+                # of the first snapshot was on a loaded machine.
+                await sim.step(15, venue="binance")
+                await _converge(session, sim, "synced")
                 sim.inject(Fault.GAP, venue="binance")  # a status event: still not on the loop
                 await sim.step(10, venue="binance")
                 await _converge(session, sim, "gap")
