@@ -23,6 +23,33 @@ from venuegate.venues.okx import Adapter as OkxAdapter
 T0 = 1_795_000_000_000
 
 
+def _fetch_all(adapter: object, venue: object, symbol: str, since_ms: int, tmp: Path) -> list[str]:
+    """Runs `OrderManager.fetch_fills` against a fake venue; returns every trade id applied."""
+    seen: list[str] = []
+
+    async def main() -> None:
+        async with OrderManager.open(
+            adapter,  # type: ignore[arg-type]
+            venue,  # type: ignore[arg-type]
+            journal_path=tmp / "j",
+            symbols=[symbol],
+            private_stream=False,
+            reconcile=False,
+        ) as om:
+            real = om.apply_report
+
+            def spy(r: VenueReport) -> object:
+                if r.trade_id is not None:
+                    seen.append(r.trade_id)
+                return real(r)
+
+            om.apply_report = spy  # type: ignore[method-assign]
+            await om.fetch_fills(symbol, since_ms)
+
+    asyncio.run(main())
+    return seen
+
+
 class NewestFirstVenue:
     """OKX's `/api/v5/trade/fills`: `begin` / `end` bounds, newest first, 100 per answer."""
 
@@ -63,28 +90,7 @@ class NewestFirstVenue:
 def test_newest_first_fills_are_all_fetched(n: int, tmp_path: Path) -> None:
     venue = NewestFirstVenue(n)
     adapter = OkxAdapter(endpoints=Endpoints("http://x", "ws://x"))
-    seen: list[str] = []
-
-    async def main() -> None:
-        async with OrderManager.open(
-            adapter,
-            venue,
-            journal_path=tmp_path / "j",
-            symbols=["BTC-USDT"],
-            private_stream=False,
-            reconcile=False,
-        ) as om:
-            real = om.apply_report
-
-            def spy(r: VenueReport) -> object:
-                if r.trade_id is not None:
-                    seen.append(r.trade_id)
-                return real(r)
-
-            om.apply_report = spy  # type: ignore[method-assign]
-            await om.fetch_fills("BTC-USDT", T0)
-
-    asyncio.run(main())
+    seen = _fetch_all(adapter, venue, "BTC-USDT", T0, tmp_path)
     assert sorted(set(seen)) == sorted(tid for _, tid in venue.fills)
     assert len(venue.calls) <= n // 100 + 2  # page by page, no wasted sweeps
     assert all(Decimal(p["begin"]) == T0 for p in venue.calls)
@@ -122,26 +128,5 @@ class KrakenTradesHistory:
 def test_kraken_most_recent_first_fills_are_all_fetched(n: int, tmp_path: Path) -> None:
     venue = KrakenTradesHistory(n)
     adapter = KrakenAdapter(endpoints=Endpoints("http://x", "ws://x"))
-    seen: list[str] = []
-
-    async def main() -> None:
-        async with OrderManager.open(
-            adapter,
-            venue,
-            journal_path=tmp_path / "j",
-            symbols=["BTC/USD"],
-            private_stream=False,
-            reconcile=False,
-        ) as om:
-            real = om.apply_report
-
-            def spy(r: VenueReport) -> object:
-                if r.trade_id is not None:
-                    seen.append(r.trade_id)
-                return real(r)
-
-            om.apply_report = spy  # type: ignore[method-assign]
-            await om.fetch_fills("BTC/USD", T0 - 1000)
-
-    asyncio.run(main())
+    seen = _fetch_all(adapter, venue, "BTC/USD", T0 - 1000, tmp_path)
     assert sorted(set(seen)) == sorted(f"T{tid}" for _, tid in venue.fills)
