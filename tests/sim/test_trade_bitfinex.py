@@ -298,7 +298,9 @@ def test_bad_signature_and_stale_nonce() -> None:
             behind = _now_ms() - 60_000
             # Nonce venues sign with the signer's (local) clock, not the client's venue clock.
             late = signer(V, api_key=cred.api_key, secret=cred.secret, clock_ms=lambda: behind)
-            ad2 = Adapter(endpoints=ad.endpoints, signer=late)
+            # Its own id clock, ahead of the first adapter's: two adapters of one session issuing
+            # in the same millisecond would give the same cid (the flake this avoids).
+            ad2 = Adapter(endpoints=ad.endpoints, signer=late, clock_ms=lambda: _now_ms() + 50)
             async with RestClient(ad2, ssl=False) as rest2:
                 o2 = order(ad2, 2, Side.BUY, passive(sim, Side.BUY))
                 with pytest.raises(ClockSkewError) as err2:
