@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import logging
 import os
 import random
 import signal
@@ -239,6 +240,9 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
     from venuegate.oms.journal import export_orders
 
     adapter = _adapter(opts)
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        # Diagnosis: `kill -USR1 <worker>` prints where every task is waiting.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _dump_tasks)
     loopback = urlsplit(opts.rest_url or "").hostname in ("127.0.0.1", "localhost", "::1")
     # The rate budget lives beside the journal, shared with the engine that replaces this one
     # after a SIGKILL: its window counters and any Retry-After / ban carry over, as they do at
@@ -300,6 +304,17 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
     if export is not None:
         export_orders(opts.journal, export)
     return 0
+
+
+def _dump_tasks() -> None:
+    """Every pending task's await stack, to stderr."""
+    import io
+
+    buf = io.StringIO()
+    for task in asyncio.all_tasks():
+        buf.write(f"--- {task.get_name()} {task.get_coro()!r}\n")
+        task.print_stack(limit=12, file=buf)
+    print(buf.getvalue(), file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -729,6 +744,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--export", type=Path)
         ns = p.parse_args(argv[2:])
         opts = options_from(ns)
+        level = os.environ.get("VENUEGATE_CHAOS_LOG")
+        if level:  # diagnosis: timestamped engine logs of every worker on stderr
+            logging.basicConfig(
+                level=level.upper(),
+                format=f"%(asctime)s {mode}[{os.getpid()}] %(name)s %(levelname)s %(message)s",
+            )
         try:
             import uvloop
 
