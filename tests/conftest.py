@@ -1,4 +1,4 @@
-"""Shared fixtures: published vectors and throw-away credentials in each venue's format."""
+"""Shared fixtures: published vectors, throw-away venue credentials, loopback TLS."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from tests._tls import LoopbackTls, make_loopback_tls
 from venuegate.sim.verify import Credentials
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -23,6 +24,12 @@ def _fresh_connection_budgets() -> None:
     from venuegate.md import session
 
     session._CONNECT_BUCKETS.clear()
+
+
+@pytest.fixture(scope="session")
+def loopback_tls(tmp_path_factory: pytest.TempPathFactory) -> LoopbackTls:
+    """One self-signed loopback certificate for the run: files, PEM, server/client contexts."""
+    return make_loopback_tls(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")

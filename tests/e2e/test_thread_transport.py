@@ -8,23 +8,17 @@ trusted by the test (and refused when not trusted), the per-message and conflate
 from __future__ import annotations
 
 import asyncio
-import datetime
 import io
-import ipaddress
 import logging
 import ssl
 import threading
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from websockets.asyncio.server import ServerConnection, serve
 
+from tests._tls import LoopbackTls
 from venuegate.feeds import FeedStatus
 from venuegate.md import BookSession, BookUpdate, Instrument
 from venuegate.md.watch import WatchArgs, watch
@@ -272,42 +266,8 @@ def test_malformed_frame_closes_with_1002(caplog: pytest.LogCaptureFixture) -> N
     assert "protocol violation" in caplog.text
 
 
-def _self_signed(tmp: Path) -> tuple[bytes, ssl.SSLContext]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    (tmp / "cert.pem").write_bytes(pem)
-    (tmp / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
-    return pem, ctx
-
-
-def test_tls_against_a_self_signed_certificate(tmp_path: Path) -> None:
-    pem, server_ctx = _self_signed(tmp_path)
+def test_tls_against_a_self_signed_certificate(loopback_tls: LoopbackTls) -> None:
+    pem, server_ctx = loopback_tls.cert_pem, loopback_tls.server_ctx
     got: list[bytes] = []
 
     async def handler(ws: ServerConnection) -> None:

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import json
-import ssl
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import quickfix  # type: ignore[import-untyped]  # noqa: F401 - a missing peer FAILS, never skips
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests._tls import LoopbackTls
 from tests.fix.interop.harness import QfAcceptor, Recorder, free_port, our_settings, quickfix_log
 from venuegate.cli import main
 from venuegate.fix.probe import ProbeSummary, probe
@@ -139,46 +133,13 @@ def test_probe_against_the_simulator_gateways(tmp_path: Path, venue: str) -> Non
     assert summary.logout_clean
 
 
-def _server_tls(tmp_path: Path) -> ssl.SSLContext:
-    """A loopback TLS server context with a fresh self-signed certificate for 127.0.0.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert_file, key_file)
-    return ctx
-
-
-def test_probe_over_tls_verifies_by_default(tmp_path: Path) -> None:
+def test_probe_over_tls_verifies_by_default(loopback_tls: LoopbackTls) -> None:
     """TLS probe against our acceptor: an unverifiable certificate is refused unless told."""
 
     async def run() -> tuple[ProbeSummary, ProbeSummary]:
         app = Recorder(echo=True)
         acceptor = FixAcceptor(
-            [our_settings("FIX.4.4")], app, host="127.0.0.1", port=0, ssl=_server_tls(tmp_path)
+            [our_settings("FIX.4.4")], app, host="127.0.0.1", port=0, ssl=loopback_tls.server_ctx
         )
         await acceptor.start()
         try:

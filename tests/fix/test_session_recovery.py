@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 import uvloop
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests._tls import LoopbackTls
 from tests.fix.conftest import (
     PEER,
     US,
@@ -258,37 +255,8 @@ def test_initiator_reconnects_with_backoff_until_the_acceptor_appears() -> None:
 # -- TLS and uvloop ---------------------------------------------------------------------------
 
 
-def _self_signed(tmp_path: Path) -> ssl.SSLContext:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert_file, key_file)
-    return ctx
-
-
-def test_tls_initiator_and_acceptor(tmp_path: Path) -> None:
-    server_ctx = _self_signed(tmp_path)
+def test_tls_initiator_and_acceptor(loopback_tls: LoopbackTls) -> None:
+    server_ctx = loopback_tls.server_ctx
 
     async def main() -> None:
         acc_app, ini_app = Collect(), Collect()
@@ -321,8 +289,8 @@ def test_tls_initiator_and_acceptor(tmp_path: Path) -> None:
     run(main())
 
 
-def test_tls_verification_on_by_default_refuses_self_signed(tmp_path: Path) -> None:
-    server_ctx = _self_signed(tmp_path)
+def test_tls_verification_on_by_default_refuses_self_signed(loopback_tls: LoopbackTls) -> None:
+    server_ctx = loopback_tls.server_ctx
 
     async def main() -> None:
         acceptor = FixAcceptor(
