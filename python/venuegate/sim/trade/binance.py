@@ -544,15 +544,19 @@ class Api(VenueApi):
             await self._after(request)
         except _Refused as r:
             return r.response
+        return self._ok(self._placed_json(placed, p))
+
+    def _placed_json(self, placed: SimOrder, p: Mapping[str, str]) -> dict[str, Any]:
+        """A new order's answer in its `newOrderRespType` (ACK, RESULT or FULL, the default)."""
         resp_type = p.get("newOrderRespType", "FULL")
         if resp_type == "ACK":
-            return self._ok({"symbol": placed.symbol, "orderId": int(placed.venue_order_id),
-                             "orderListId": -1, "clientOrderId": placed.client_order_id,
-                             "transactTime": placed.created_ms})  # fmt: skip
+            return {"symbol": placed.symbol, "orderId": int(placed.venue_order_id),
+                    "orderListId": -1, "clientOrderId": placed.client_order_id,
+                    "transactTime": placed.created_ms}  # fmt: skip
         body = self._full(placed)
         if resp_type == "RESULT":
             body.pop("fills", None)
-        return self._ok(body)
+        return body
 
     def _order_args(self, p: Mapping[str, str]) -> dict[str, Any]:
         try:
@@ -710,57 +714,72 @@ class Api(VenueApi):
             self.ctx.roll_skew()
             account, p = await self._auth(request)
             self._faults_before(new_order=True)
-            mode = p.get("cancelReplaceMode", "")
-            if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
-                return _error(400, -1102, "Mandatory parameter 'cancelReplaceMode' was not "
-                              "sent, was empty/null, or malformed.")  # fmt: skip
-            args = self._order_args(p)
-            new_cid = p.get("newClientOrderId") or self._new_cid()
-            try:
-                old = self._find(account, p, prefix="cancel")
-                if not old.is_open or old.symbol != p.get("symbol"):
-                    raise SimReject(RejectReason.UNKNOWN_ORDER)
-            except SimReject:
-                return _error(400, -2022, "Order cancel-replace failed.", self._usage(), {
-                    "cancelResult": "FAILURE", "newOrderResult": "NOT_ATTEMPTED",
-                    "cancelResponse": {"code": -2011, "msg": "Unknown order sent."},
-                    "newOrderResponse": None})  # fmt: skip
-            try:
-                old_snap, new, _ = self.ex.cancel_replace(
-                    account,
-                    venue_order_id=old.venue_order_id,
-                    new_client_order_id=new_cid,
-                    quantity=args["quantity"],
-                    price=args.get("price"),
-                    tif=args["tif"],
-                    post_only=args.get("post_only", False),
-                )
-            except SimReject as exc:
-                code, msg = _REJECTS[exc.reason]
-                now = self.ex.find(account, venue_order_id=old.venue_order_id)
-                if now is not None and not now.is_open:
-                    # The cancel happened and the new order was refused.
-                    return _error(409, -2021, "Order cancel-replace partially failed.",
-                                  self._usage(), {
-                                      "cancelResult": "SUCCESS", "newOrderResult": "FAILURE",
-                                      "cancelResponse": self._cancel_json(now),
-                                      "newOrderResponse": {"code": code, "msg": msg}})  # fmt: skip
-                return _error(400, -2022, "Order cancel-replace failed.", self._usage(), {
-                    "cancelResult": "NOT_ATTEMPTED" if exc.reason != RejectReason.UNKNOWN_ORDER
-                    else "FAILURE", "newOrderResult": "FAILURE",
-                    "cancelResponse": None,
-                    "newOrderResponse": {"code": code, "msg": msg}})  # fmt: skip
+            old_snap, new = self._cancel_replace(account, p)
             await self._after(request)
         except _Refused as r:
             return r.response
-        return self._ok(
-            {
-                "cancelResult": "SUCCESS",
-                "newOrderResult": "SUCCESS",
-                "cancelResponse": self._cancel_json(old_snap),
-                "newOrderResponse": self._full(new),
-            }
-        )
+        return self._ok(self._replaced_json(old_snap, new))
+
+    def _cancel_replace(self, account: str, p: Mapping[str, str]) -> tuple[SimOrder, SimOrder]:
+        """CancelReplace's checks and exchange call (REST and WebSocket API).
+
+        Returns (the canceled order, its replacement).
+
+        Raises:
+            _Refused: -1102 (400) for a missing mode or order parameter, -2022 (400) when the
+                cancel failed or nothing was done, 409 -2021 when the cancel succeeded and the
+                new order was refused.
+        """
+        mode = p.get("cancelReplaceMode", "")
+        if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
+            raise _Refused(_error(400, -1102, "Mandatory parameter 'cancelReplaceMode' was not "
+                                  "sent, was empty/null, or malformed."))  # fmt: skip
+        args = self._order_args(p)
+        new_cid = p.get("newClientOrderId") or self._new_cid()
+        try:
+            old = self._find(account, p, prefix="cancel")
+            if not old.is_open or old.symbol != p.get("symbol"):
+                raise SimReject(RejectReason.UNKNOWN_ORDER)
+        except SimReject:
+            raise _Refused(_error(400, -2022, "Order cancel-replace failed.", self._usage(), {
+                "cancelResult": "FAILURE", "newOrderResult": "NOT_ATTEMPTED",
+                "cancelResponse": {"code": -2011, "msg": "Unknown order sent."},
+                "newOrderResponse": None})) from None  # fmt: skip
+        try:
+            old_snap, new, _ = self.ex.cancel_replace(
+                account,
+                venue_order_id=old.venue_order_id,
+                new_client_order_id=new_cid,
+                quantity=args["quantity"],
+                price=args.get("price"),
+                tif=args["tif"],
+                post_only=args.get("post_only", False),
+            )
+        except SimReject as exc:
+            code, msg = _REJECTS[exc.reason]
+            now = self.ex.find(account, venue_order_id=old.venue_order_id)
+            if now is not None and not now.is_open:
+                # The cancel happened and the new order was refused.
+                raise _Refused(_error(409, -2021, "Order cancel-replace partially failed.",
+                                      self._usage(), {
+                    "cancelResult": "SUCCESS", "newOrderResult": "FAILURE",
+                    "cancelResponse": self._cancel_json(now),
+                    "newOrderResponse": {"code": code, "msg": msg}})) from None  # fmt: skip
+            raise _Refused(_error(400, -2022, "Order cancel-replace failed.", self._usage(), {
+                "cancelResult": "NOT_ATTEMPTED" if exc.reason != RejectReason.UNKNOWN_ORDER
+                else "FAILURE", "newOrderResult": "FAILURE",
+                "cancelResponse": None,
+                "newOrderResponse": {"code": code, "msg": msg}})) from None  # fmt: skip
+        return old_snap, new
+
+    def _replaced_json(self, old_snap: SimOrder, new: SimOrder) -> dict[str, Any]:
+        """A successful cancelReplace's answer."""
+        return {
+            "cancelResult": "SUCCESS",
+            "newOrderResult": "SUCCESS",
+            "cancelResponse": self._cancel_json(old_snap),
+            "newOrderResponse": self._full(new),
+        }
 
     async def amend_keep_priority(self, request: web.Request) -> web.Response:
         """`PUT /api/v3/order/amend/keepPriority` (weight 4): reduce the quantity in place."""
@@ -770,26 +789,37 @@ class Api(VenueApi):
             account, p = await self._auth(request)
             self._faults_before(new_order=True)
             try:
-                target = self._find(account, p)
-                new_qty = Decimal(p.get("newQty", "0"))
-                if not 0 < new_qty < target.quantity:
-                    return _error(400, -1013, "Invalid quantity.", self._usage())
-                done, _ = self.ex.amend(
-                    account, venue_order_id=target.venue_order_id, quantity=new_qty
-                )
+                done = self._keep_priority(account, p)
             except SimReject as exc:
                 return self._reject(exc)
             await self._after(request)
         except _Refused as r:
             return r.response
+        return self._ok(self._amended_json(done))
+
+    def _keep_priority(self, account: str, p: Mapping[str, str]) -> SimOrder:
+        """Keep-priority amend's check and exchange call (REST and WebSocket API).
+
+        Raises:
+            _Refused: -1013 (400) unless the new quantity is a decrease.
+            SimReject: the order is unknown or closed.
+        """
+        target = self._find(account, p)
+        new_qty = Decimal(p.get("newQty", "0"))
+        if not 0 < new_qty < target.quantity:
+            raise _Refused(_error(400, -1013, "Invalid quantity.", self._usage()))
+        done, _ = self.ex.amend(account, venue_order_id=target.venue_order_id, quantity=new_qty)
+        return done
+
+    def _amended_json(self, done: SimOrder) -> dict[str, Any]:
+        """A successful keep-priority amend's answer."""
         o = self._order_json(done)
         o["origClientOrderId"] = done.client_order_id
         o["qty"] = o.pop("origQty")
         o["cumulativeQuoteQty"] = o.pop("cummulativeQuoteQty")
         o |= {"preventedQty": "0.00000000", "quoteOrderQty": "0.00000000",
               "workingTime": done.created_ms}  # fmt: skip
-        return self._ok({"transactTime": done.updated_ms, "executionId": done.seq,
-                         "amendedOrder": o})  # fmt: skip
+        return {"transactTime": done.updated_ms, "executionId": done.seq, "amendedOrder": o}
 
     # -- WebSocket API ---------------------------------------------------------------------
     def _ws_verify(self, params: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
@@ -906,85 +936,16 @@ class Api(VenueApi):
         return self._ws_answer(req.get("id"), resp), acted
 
     def _ws_order_exec(self, method: str, account: str, p: Mapping[str, str]) -> web.Response:
+        """The REST handler's steps and answer for one order method (refusals raise)."""
         if method == "order.place":
-            placed = self._place(account, p)
-            resp_type = p.get("newOrderRespType", "FULL")
-            if resp_type == "ACK":
-                return self._ok({"symbol": placed.symbol, "orderId": int(placed.venue_order_id),
-                                 "orderListId": -1, "clientOrderId": placed.client_order_id,
-                                 "transactTime": placed.created_ms})  # fmt: skip
-            body = self._full(placed)
-            if resp_type == "RESULT":
-                body.pop("fills", None)
-            return self._ok(body)
+            return self._ok(self._placed_json(self._place(account, p), p))
         if method == "order.cancel":
             target = self._find(account, p)
             done, _ = self.ex.cancel(account, venue_order_id=target.venue_order_id)
             return self._ok(self._cancel_json(done, p.get("newClientOrderId")))
         if method == "order.cancelReplace":
-            return self._ws_cancel_replace(account, p)
-        return self._ws_keep_priority(account, p)
-
-    def _ws_cancel_replace(self, account: str, p: Mapping[str, str]) -> web.Response:
-        """`order.cancelReplace`: the REST handler's steps and answers (-2022, 409 -2021)."""
-        mode = p.get("cancelReplaceMode", "")
-        if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
-            return _error(400, -1102, "Mandatory parameter 'cancelReplaceMode' was not sent, "
-                          "was empty/null, or malformed.")  # fmt: skip
-        args = self._order_args(p)
-        new_cid = p.get("newClientOrderId") or self._new_cid()
-        try:
-            old = self._find(account, p, prefix="cancel")
-            if not old.is_open or old.symbol != p.get("symbol"):
-                raise SimReject(RejectReason.UNKNOWN_ORDER)
-        except SimReject:
-            return _error(400, -2022, "Order cancel-replace failed.", self._usage(), {
-                "cancelResult": "FAILURE", "newOrderResult": "NOT_ATTEMPTED",
-                "cancelResponse": {"code": -2011, "msg": "Unknown order sent."},
-                "newOrderResponse": None})  # fmt: skip
-        try:
-            old_snap, new, _ = self.ex.cancel_replace(
-                account,
-                venue_order_id=old.venue_order_id,
-                new_client_order_id=new_cid,
-                quantity=args["quantity"],
-                price=args.get("price"),
-                tif=args["tif"],
-                post_only=args.get("post_only", False),
-            )
-        except SimReject as exc:
-            code, msg = _REJECTS[exc.reason]
-            now = self.ex.find(account, venue_order_id=old.venue_order_id)
-            if now is not None and not now.is_open:
-                return _error(409, -2021, "Order cancel-replace partially failed.",
-                              self._usage(), {
-                                  "cancelResult": "SUCCESS", "newOrderResult": "FAILURE",
-                                  "cancelResponse": self._cancel_json(now),
-                                  "newOrderResponse": {"code": code, "msg": msg}})  # fmt: skip
-            return _error(400, -2022, "Order cancel-replace failed.", self._usage(), {
-                "cancelResult": "NOT_ATTEMPTED" if exc.reason != RejectReason.UNKNOWN_ORDER
-                else "FAILURE", "newOrderResult": "FAILURE",
-                "cancelResponse": None,
-                "newOrderResponse": {"code": code, "msg": msg}})  # fmt: skip
-        return self._ok({"cancelResult": "SUCCESS", "newOrderResult": "SUCCESS",
-                         "cancelResponse": self._cancel_json(old_snap),
-                         "newOrderResponse": self._full(new)})  # fmt: skip
-
-    def _ws_keep_priority(self, account: str, p: Mapping[str, str]) -> web.Response:
-        """`order.amend.keepPriority`: reduce the quantity in place (the REST answer)."""
-        target = self._find(account, p)
-        new_qty = Decimal(p.get("newQty", "0"))
-        if not 0 < new_qty < target.quantity:
-            return _error(400, -1013, "Invalid quantity.", self._usage())
-        done, _ = self.ex.amend(account, venue_order_id=target.venue_order_id, quantity=new_qty)
-        o = self._order_json(done)
-        o["origClientOrderId"] = done.client_order_id
-        o["qty"] = o.pop("origQty")
-        o["cumulativeQuoteQty"] = o.pop("cummulativeQuoteQty")
-        o |= {"preventedQty": "0.00000000", "quoteOrderQty": "0.00000000",
-              "workingTime": done.created_ms}  # fmt: skip
-        return self._ok({"transactTime": done.updated_ms, "executionId": done.seq,
-                         "amendedOrder": o})  # fmt: skip
+            return self._ok(self._replaced_json(*self._cancel_replace(account, p)))
+        return self._ok(self._amended_json(self._keep_priority(account, p)))
 
     def _ws_rate_limits(self) -> list[dict[str, Any]]:
         """The answer's `rateLimits` (the REST usage headers' counts)."""
