@@ -1,14 +1,20 @@
 """WebSocket order entry: place, cancel and amend over one persistent venue connection.
 
 Where a venue takes orders over a WebSocket (Binance's WebSocket API `order.place`, OKX's
-private connection `op: order`), a request skips the HTTP round trip and its signing per
-connection. `WsOrderEntry` keeps that connection up and gives the same contract as the REST path
-(`RestClient.call` + `adapter.parse_*`):
+private connection `op: order`, Kraken's WS v2 `add_order`), a request skips the HTTP round
+trip and its signing per connection. `WsOrderEntry` keeps that connection up and gives the same
+contract as the REST path (`RestClient.call` + `adapter.parse_*`):
 
     entry = WsOrderEntry(adapter, ssl=True, timeout_s=5.0, limiter=limiter)
     await entry.start()                    # connects (and logs in) in the background
     await entry.wait_ready(5.0)
     reports = await entry.place(order)     # the ACK (and fills), or the classified VenueError
+
+A venue that needs REST calls before connecting (Kraken: a GetWebSocketsToken token) has
+`ws_entry_prepare(call)` on its adapter (`WsEntryPreparer`); `WsOrderEntry` then needs a REST
+caller, `WsOrderEntry(adapter, rest=rest_client)`, runs the step before every connection
+attempt (a reconnect gets a fresh token) and again, connection kept, after the delay the step
+returns (a token renewed before it expires). Binance and OKX have no such step.
 
 Outcomes, as `docs/ORDER_PATH.md` classifies them:
 
@@ -20,7 +26,8 @@ Outcomes, as `docs/ORDER_PATH.md` classifies them:
   request is dropped (the query settles the order).
 
 The connection reconnects with full-jitter backoff (`venuegate.net.backoff.Backoff`), sends the
-venue's keepalive (OKX's text "ping") and, with a limiter, charges every request the same
+venue's keepalive (OKX's text "ping", Kraken's `{"method":"ping"}`) and, with a limiter,
+charges every request the same
 `RequestCost` as the REST call it replaces (the venues share those limits between REST and
 WebSocket order entry). The adapter builds and decodes every message (`ws_place`,
 `parse_ws_answer`, ...); this module does the I/O only.
@@ -33,14 +40,15 @@ import contextlib
 import itertools
 import logging
 import ssl as _ssl
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, cast
 
 import aiohttp
 
 from venuegate.errors import (
     AuthError,
     BannedError,
+    ConfigError,
     RateLimitedError,
     RetryableError,
     UnknownOutcomeError,
@@ -51,15 +59,15 @@ from venuegate.model import Order
 from venuegate.net.backoff import Backoff
 from venuegate.net.priority import RequestCost
 from venuegate.oms.types import VenueReport
-from venuegate.venues.base import Amend, HttpCall
+from venuegate.venues.base import Amend, HttpCall, RestCaller
 
-__all__ = ["WsEntryAdapter", "WsOrderEntry"]
+__all__ = ["WsEntryAdapter", "WsEntryPreparer", "WsOrderEntry"]
 
 log = logging.getLogger("venuegate.oms.ws_entry")
 
 
 class WsEntryAdapter(Protocol):
-    """What `WsOrderEntry` needs of a venue adapter (Binance and OKX adapters have it)."""
+    """What `WsOrderEntry` needs of a venue adapter (Binance, OKX and Kraken adapters have it)."""
 
     @property
     def venue(self) -> str:
@@ -124,6 +132,24 @@ class WsEntryAdapter(Protocol):
         ...
 
 
+class WsEntryPreparer(Protocol):
+    """The optional part of a `WsEntryAdapter`: REST steps before connecting (Kraken's token).
+
+    An adapter with `ws_entry_prepare` gets it called before every connection attempt, with the
+    `rest` caller given to `WsOrderEntry`; a VenueError from it fails the attempt like a refused
+    login (an AuthError is kept in `last_error`, and the attempt is retried with backoff).
+    """
+
+    async def ws_entry_prepare(self, call: RestCaller) -> float | None:
+        """Prepares the next connection (e.g. fetches a token).
+
+        Returns:
+            Seconds after which to prepare again while the connection stays up (a token's
+            renewal), or None.
+        """
+        ...
+
+
 class _Limiter(Protocol):
     async def acquire(self, cost: RequestCost) -> float: ...
 
@@ -136,7 +162,7 @@ class WsOrderEntry:
     """One venue's WebSocket order-entry connection.
 
     Args:
-        adapter: the venue adapter (Binance, OKX) with its signer.
+        adapter: the venue adapter (Binance, OKX, Kraken) with its signer.
         ssl: TLS verification (True), an SSLContext, or False (loopback tests only).
         timeout_s: how long an answer is awaited before the outcome counts as unknown; also
             the connect and login timeout.
@@ -145,6 +171,11 @@ class WsOrderEntry:
         clock_ms: the venue's clock (`ClockSync.now_ms`) for request timestamps, or None (the
             signer's clock).
         backoff: reconnect delays (default full jitter, 50 ms to 5 s).
+        rest: the REST caller (`RestClient`) for an adapter's `ws_entry_prepare` (Kraken's
+            token); required by such adapters, unused by the others.
+
+    Raises:
+        ConfigError: the adapter needs REST calls before connecting and `rest` is None.
     """
 
     def __init__(
@@ -157,9 +188,19 @@ class WsOrderEntry:
         limiter: _Limiter | None = None,
         clock_ms: Callable[[], int] | None = None,
         backoff: Backoff | None = None,
+        rest: RestCaller | None = None,
     ) -> None:
         self.adapter = adapter
         self.venue = adapter.venue
+        prepare = getattr(adapter, "ws_entry_prepare", None)
+        self._prepare = cast(Callable[[RestCaller], Awaitable[float | None]] | None, prepare)
+        if self._prepare is not None and rest is None:
+            raise ConfigError(
+                f"{self.venue}: WebSocket order entry needs REST calls before connecting "
+                "(pass rest=, e.g. the RestClient)",
+                venue=self.venue,
+            )
+        self._rest = rest
         self.timeout_s = timeout_s
         self.keepalive_s = keepalive_s
         self.limiter = limiter
@@ -308,7 +349,7 @@ class WsOrderEntry:
                     raise
                 except AuthError as exc:
                     self.last_error = exc
-                    log.error("%s order entry: login refused: %s", self.venue, exc)
+                    log.error("%s order entry: login or REST step refused: %s", self.venue, exc)
                 except (aiohttp.ClientError, OSError, TimeoutError, VenuegateError) as exc:
                     self.last_error = exc
                     log.warning("%s order entry dropped: %s", self.venue, type(exc).__name__)
@@ -317,7 +358,15 @@ class WsOrderEntry:
                 if not self._closing:
                     await asyncio.sleep(self._backoff.next())
 
+    async def _prepare_once(self) -> float | None:
+        """The adapter's REST step before connecting (None without one)."""
+        if self._prepare is None or self._rest is None:
+            return None
+        async with asyncio.timeout(self.timeout_s):
+            return await self._prepare(self._rest)
+
     async def _connect_once(self, http: aiohttp.ClientSession) -> None:
+        renew_s = await self._prepare_once()
         async with asyncio.timeout(self.timeout_s):
             ws = await http.ws_connect(
                 self.adapter.ws_entry_url(),
@@ -337,7 +386,9 @@ class WsOrderEntry:
             self._ws = ws
             self.ready.set()
             self._backoff.reset()
-            keep = asyncio.create_task(self._keepalive(ws))
+            tasks = [asyncio.create_task(self._keepalive(ws))]
+            if renew_s is not None:
+                tasks.append(asyncio.create_task(self._renew(renew_s)))
             try:
                 async for msg in ws:
                     if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
@@ -346,9 +397,11 @@ class WsOrderEntry:
                         break
             finally:
                 self.ready.clear()
-                keep.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await keep
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
 
     async def _login(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         while True:
@@ -372,6 +425,26 @@ class WsOrderEntry:
             fut.set_exception(out)
         else:
             fut.set_result(out)
+
+    async def _renew(self, delay_s: float) -> None:
+        """Repeats the preparation (a token's renewal) while the connection stays up.
+
+        A failure keeps the connection and the previous preparation (a token is still valid
+        for the rest of its life) and is retried sooner; requests then refused for it get the
+        venue's classified error (AuthError for an expired token).
+        """
+        while True:
+            await asyncio.sleep(delay_s)
+            try:
+                next_s = await self._prepare_once()
+            except (aiohttp.ClientError, OSError, TimeoutError, VenuegateError) as exc:
+                self.last_error = exc
+                log.warning("%s order entry: renewal failed: %s", self.venue, type(exc).__name__)
+                delay_s = min(delay_s, 30.0)
+                continue
+            if next_s is None:
+                return
+            delay_s = next_s
 
     async def _keepalive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         while True:

@@ -30,6 +30,11 @@ Sources (Kraken API docs, read 2026-11):
 * Private stream: https://docs.kraken.com/api/docs/websocket-v2/executions, token from
   https://docs.kraken.com/api/docs/rest-api/get-websockets-token, ping / heartbeat:
   https://docs.kraken.com/api/docs/websocket-v2/ping, .../heartbeat.
+* WS order entry (`WsEntryAdapter`, for `venuegate.oms.ws_entry.WsOrderEntry`):
+  https://docs.kraken.com/api/docs/websocket-v2/add_order, .../amend_order, .../cancel_order on
+  `wss://ws-auth.kraken.com/v2`; every request carries the GetWebSocketsToken `token` and an
+  integer `req_id`, echoed in the answer `{"method", "req_id", "success", "result" | "error",
+  "time_in", "time_out"}`.
 
 Symbols: the adapter's symbols are the WS v2 spelling (`BTC/USD`, as in the simulator's
 catalog and the `executions` channel). REST `pair` takes the asset pair id (`XXBTZUSD`) or the
@@ -39,15 +44,17 @@ altname (`XBTUSD`); the adapter sends the altname (`rest_pair`) and maps REST an
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from venuegate.auth._base import Signer
+from venuegate.auth._base import Secret, Signer
 from venuegate.errors import (
     AuthError,
     ClockSkewError,
@@ -60,6 +67,7 @@ from venuegate.errors import (
     RetryableError,
     UnknownOutcomeError,
     VenueError,
+    VenuegateError,
     VenueUnavailableError,
 )
 from venuegate.model import Order, OrderState, OrderType, Side, TimeInForce
@@ -88,6 +96,8 @@ __all__ = [
     "Adapter",
     "KrakenPrivateStream",
     "rest_pair",
+    "ws_answer_as_rest",
+    "ws_answer_error",
     "ws_symbol",
 ]
 
@@ -187,6 +197,11 @@ ERRORS: Mapping[str, tuple[ErrorClass, str]] = {
     "EGeneral:Permission denied": (AuthError, "API key doesn't have permission to make request."),
     "EAPI:Feature disabled": (FatalError, "The endpoint is disabled for this key."),
     "ESession:Invalid session": (AuthError, "Invalid session."),
+    "EAccount:Invalid token": (
+        AuthError,
+        "The WebSocket token is unknown or expired (WS v2 only; fetch a new one with "
+        "GetWebSocketsToken).",
+    ),
     # Rate
     "EAPI:Rate limit exceeded": (
         RateLimitedError,
@@ -358,7 +373,12 @@ def _ts_ms_from_rfc3339(value: object) -> int:
 
 
 class Adapter(VenueAdapter):
-    """Kraken spot (REST order entry, WS v2 executions stream)."""
+    """Kraken spot (REST order entry, WS v2 executions stream, WS v2 order entry).
+
+    WS v2 order entry (`add_order` / `amend_order` / `cancel_order`) goes through
+    `venuegate.oms.ws_entry.WsOrderEntry`, which needs a REST caller for the token
+    (`WsOrderEntry(adapter, rest=rest_client)`; `ws_entry_prepare`).
+    """
 
     signs_with_server_time: ClassVar[bool] = False  # nonces: increasing, local clock
     venue: ClassVar[str] = VENUE
@@ -388,6 +408,12 @@ class Adapter(VenueAdapter):
     ) -> None:
         super().__init__(endpoints=endpoints, signer=signer)
         self._cl_by_txid: dict[str, str] = {}
+        # WebSocket order entry: the token (never logged, never in a repr or an error), Kraken's
+        # integer `req_id`s and what each one asked, by req_id and by WsOrderEntry's id.
+        self._ws_token: Secret | None = None
+        self._ws_req_ids = itertools.count(1)
+        self._ws_requests: dict[int, _WsRequest] = {}
+        self._ws_by_rid: dict[str, int] = {}
 
     # -- identifiers ---------------------------------------------------------------------
     def new_client_order_id(self, session: str, n: int) -> str:
@@ -841,6 +867,193 @@ class Adapter(VenueAdapter):
             Op.OTHER, "GetWebSocketsToken", [], _cost(Priority.QUERY, API_COUNTER, 1)
         )
 
+    async def ws_token(self, call: RestCaller) -> tuple[str, float]:
+        """Fetches a WebSocket token: (token, seconds it is valid for a first connection).
+
+        Raises:
+            VenueError: the REST call's classified refusal (`check`); AuthError when the answer
+                carries no token.
+        """
+        resp = await call(self.ws_token_call())
+        self.check(Op.OTHER, resp)
+        result = _loads(resp.body).get("result") or {}
+        token = result.get("token") if isinstance(result, Mapping) else None
+        if not isinstance(token, str) or not token:
+            raise AuthError("kraken: GetWebSocketsToken answered no token", venue=VENUE)
+        try:
+            expires = _dec(result.get("expires"))
+        except ArithmeticError:
+            expires = None
+        return token, float(expires) if expires is not None and expires > 0 else _TOKEN_TTL_S
+
+    # -- WS v2 order entry: the requests (shared with KrakenPrivateStream) -------------------
+    def ws_add_order_params(self, order: Order) -> dict[str, Any]:
+        """`add_order` params (no token): the mapping and refusals of `place` (AddOrder).
+
+        Raises:
+            ConfigError: what `place` refuses (FOK, stop orders, reduce_only, long ids, ...).
+        """
+        rest = dict(self.place(order).params)
+        params: dict[str, Any] = {
+            "order_type": rest["ordertype"],
+            "side": rest["type"],
+            "order_qty": order.quantity,
+            "symbol": order.symbol,
+            "cl_ord_id": order.client_order_id,
+        }
+        if order.price is not None and order.type is OrderType.LIMIT:
+            params["limit_price"] = order.price
+        if "timeinforce" in rest:
+            params["time_in_force"] = str(rest["timeinforce"]).lower()
+        if order.expire_at is not None and rest.get("timeinforce") == "GTD":
+            expire = order.expire_at
+            if expire.tzinfo is not None:
+                expire = expire.astimezone(UTC)
+            params["expire_time"] = expire.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if rest.get("oflags") == "post":
+            params["post_only"] = True
+        return params
+
+    def ws_amend_order_params(self, order: Order, amend: Amend) -> dict[str, Any]:
+        """`amend_order` params (no token): as `amend` (AmendOrder), by `order_id` when known.
+
+        Raises:
+            ConfigError: an amend that changes nothing.
+        """
+        rest = dict(self.amend(order, amend).params)
+        params: dict[str, Any] = (
+            {"order_id": order.venue_order_id}
+            if order.venue_order_id
+            else {"cl_ord_id": order.client_order_id}
+        )
+        if amend.quantity is not None:
+            params["order_qty"] = amend.quantity
+        if amend.price is not None:
+            params["limit_price"] = amend.price
+        if rest.get("post_only") == "true":
+            params["post_only"] = True
+        return params
+
+    def ws_cancel_order_params(self, order: Order) -> dict[str, Any]:
+        """`cancel_order` params (no token): by `order_id` when known, else `cl_ord_id`."""
+        if order.venue_order_id:
+            return {"order_id": [order.venue_order_id]}
+        return {"cl_ord_id": [order.client_order_id]}
+
+    # -- WS v2 order entry: WsEntryAdapter ------------------------------------------------------
+    # One connection to wss://ws-auth.kraken.com/v2 with no subscription and no login: the
+    # token rides in every request. `WsOrderEntry` calls `ws_entry_prepare` before each connect
+    # (a new token per connection) and again after the delay it returns, so a long-lived
+    # connection never sends a token older than its validity (the docs keep a token alive only
+    # while a *subscription* uses it; this connection has none).
+    async def ws_entry_prepare(self, call: RestCaller) -> float | None:
+        """Fetches the token for WS order entry; returns when to fetch the next one (seconds).
+
+        Raises:
+            VenueError: GetWebSocketsToken refused (AuthError for bad credentials).
+        """
+        token, valid_s = await self.ws_token(call)
+        self._ws_token = Secret(token)
+        return max(1.0, valid_s * _TOKEN_RENEW_AT)
+
+    def ws_entry_url(self) -> str:
+        """The authenticated WS v2 URL (`wss://ws-auth.kraken.com/v2`)."""
+        return self.endpoints.ws_api_url or self.endpoints.private_ws_url
+
+    def ws_entry_open_messages(self, timestamp_ms: int | None = None) -> list[str]:
+        """No messages: Kraken has no login; the token goes in every request."""
+        return []
+
+    def parse_ws_login(self, data: str | bytes) -> bool | VenueError | None:
+        """None: there is no login answer to wait for."""
+        return None
+
+    def ws_entry_keepalive(self) -> str | None:
+        """`{"method":"ping"}` (https://docs.kraken.com/api/docs/websocket-v2/ping)."""
+        return '{"method":"ping"}'
+
+    def _ws_send(self, method: str, params: Mapping[str, Any], what: _WsRequest) -> str:
+        if self._ws_token is None:
+            raise AuthError("kraken: no WebSocket token (ws_entry_prepare first)", venue=VENUE)
+        n = next(self._ws_req_ids)
+        text = _ws_request_text(method, params, self._ws_token.reveal(), n)
+        self._ws_requests[n] = what
+        self._ws_by_rid[what.rid] = n
+        return text
+
+    def ws_place(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
+        """`add_order` (the params of `place`: same mapping, same refusals)."""
+        params = self.ws_add_order_params(order)
+        return self._ws_send("add_order", params, _WsRequest(req_id, Op.PLACE, order))
+
+    def ws_cancel(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
+        """`cancel_order` by `order_id` when known, else `cl_ord_id`."""
+        params = self.ws_cancel_order_params(order)
+        return self._ws_send("cancel_order", params, _WsRequest(req_id, Op.CANCEL, order))
+
+    def ws_amend(
+        self, order: Order, amend: Amend, req_id: str, timestamp_ms: int | None = None
+    ) -> str:
+        """`amend_order` (in place, as AmendOrder)."""
+        params = self.ws_amend_order_params(order, amend)
+        return self._ws_send("amend_order", params, _WsRequest(req_id, Op.AMEND, order, amend))
+
+    def ws_forget(self, req_id: str) -> None:
+        """Drops a request whose answer will not be waited for (timeout, disconnect)."""
+        n = self._ws_by_rid.pop(req_id, None)
+        if n is not None:
+            self._ws_requests.pop(n, None)
+
+    def _ws_answered(self, msg: object) -> _WsRequest | None:
+        """The pending request `msg` answers (now no longer pending), or None."""
+        if not isinstance(msg, Mapping) or "success" not in msg:
+            return None
+        n = msg.get("req_id")
+        if not isinstance(n, int) or isinstance(n, bool) or n not in self._ws_requests:
+            return None
+        what = self._ws_requests[n]
+        method = msg.get("method")
+        if method is not None and _WS_METHODS.get(str(method)) is not what.op:
+            return None
+        del self._ws_requests[n]
+        self._ws_by_rid.pop(what.rid, None)
+        return what
+
+    def _parse_ws(self, what: _WsRequest, resp: HttpResponse) -> list[VenueReport]:
+        if what.op is Op.PLACE:
+            return self.parse_place(what.order, resp)
+        if what.op is Op.CANCEL:
+            return self.parse_cancel(what.order, resp)
+        return self.parse_amend(what.order, what.amend or Amend(), resp)
+
+    def parse_ws_answer(
+        self, data: str | bytes
+    ) -> tuple[str | None, list[VenueReport] | VenueError]:
+        """(request id, reports or the classified error) of an answer to `ws_place` & co.
+
+        The answer is turned into the REST answer of the same call (`ws_answer_as_rest`) and
+        parsed by `parse_place` / `parse_cancel` / `parse_amend`: the same reports, and errors
+        classified by `ERRORS` as over REST. Anything else (pong, heartbeat, status, answers
+        to unknown or forgotten req_ids): (None, []). An unreadable answer to a pending request
+        is an `UnknownOutcomeError`.
+        """
+        try:
+            msg = _loads(data)
+        except (ValueError, UnicodeDecodeError):
+            return None, []
+        what = self._ws_answered(msg)
+        if what is None:
+            return None, []
+        try:
+            return what.rid, self._parse_ws(what, ws_answer_as_rest(what.op, msg))
+        except VenueError as exc:
+            return what.rid, exc
+        except (VenuegateError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            return what.rid, UnknownOutcomeError(
+                f"kraken {what.op}: unreadable WebSocket answer ({type(exc).__name__})",
+                venue=VENUE,
+            )
+
     def execution_reports(  # noqa: PLR0911 - one return per exec_type
         self, item: Mapping[str, Any], snapshot: bool = False
     ) -> list[VenueReport]:
@@ -913,14 +1126,74 @@ def _ws_json(obj: object) -> str:
     return json.dumps(obj)
 
 
+_WS_METHODS: Mapping[str, Op] = {
+    "add_order": Op.PLACE,
+    "cancel_order": Op.CANCEL,
+    "amend_order": Op.AMEND,
+}
+"""WS v2 order-entry methods and the REST operation each one replaces."""
+
+_TOKEN_TTL_S = 900.0
+"""A token's validity for a first connection when GetWebSocketsToken does not say (`expires`)."""
+_TOKEN_RENEW_AT = 2 / 3
+"""WS order entry fetches a new token after this share of the old one's validity."""
+
+
+@dataclass(frozen=True, slots=True)
+class _WsRequest:
+    rid: str  # WsOrderEntry's request id
+    op: Op
+    order: Order
+    amend: Amend | None = None
+
+
+def _ws_request_text(method: str, params: Mapping[str, Any], token: str, req_id: int) -> str:
+    """A WS v2 request: `{"method", "params": {..., "token"}, "req_id"}`, numbers exact."""
+    return _ws_json({"method": method, "params": {**params, "token": token}, "req_id": req_id})
+
+
+def ws_answer_error(msg: Mapping[str, Any]) -> str:
+    """The error string of a refused WS v2 answer (`error` is a string; a list is read too)."""
+    raw = msg.get("error")
+    if isinstance(raw, list | tuple):
+        raw = next((str(e) for e in raw if str(e)), None)
+    return str(raw) if raw else "refused"
+
+
+def ws_answer_as_rest(op: Op, msg: Mapping[str, Any]) -> HttpResponse:
+    """The REST answer equivalent to a WS v2 order-entry answer, for `parse_place` & co.
+
+    `success:false` → `{"error": [<error>]}` (HTTP 200, as Kraken answers REST refusals), so
+    `check` classifies it by `ERRORS` exactly as the REST refusal. `success:true` →
+    `add_order`: `{"txid": [order_id]}`; `cancel_order`: `{"count": 1}`; `amend_order`:
+    `{"amend_id": ...}`.
+    """
+    if msg.get("success") is not True:
+        body: dict[str, Any] = {"error": [ws_answer_error(msg)]}
+    else:
+        result = msg.get("result")
+        got: Mapping[str, Any] = result if isinstance(result, Mapping) else {}
+        rest: dict[str, Any]
+        if op is Op.PLACE:
+            rest = {"txid": [str(got["order_id"])]} if got.get("order_id") else {}
+        elif op is Op.CANCEL:
+            rest = {"count": 1}
+        else:
+            rest = {"amend_id": str(got.get("amend_id") or "")}
+        body = {"error": [], "result": rest}
+    return HttpResponse(200, {}, json.dumps(body).encode())
+
+
 class KrakenPrivateStream(PrivateStream):
     """WS v2 `executions`: token via REST, subscribe with it, app-level ping.
 
-    The same connection carries WS order entry (`add_order`, `amend_order`, `cancel_order`,
+    The same connection can carry WS order entry (`add_order`, `amend_order`, `cancel_order`,
     https://docs.kraken.com/api/docs/websocket-v2/add_order and siblings): build the requests
-    with `add_order_message` / `amend_order_message` / `cancel_order_message`; a refused
-    `add_order` comes back from `on_message` as a REJECTED report, other refusals are kept in
-    `failures` (the order's state is unchanged by them).
+    with `add_order_message` / `amend_order_message` / `cancel_order_message` (the params of
+    `Adapter.ws_add_order_params` & co, as `WsOrderEntry` sends them); a refused `add_order`
+    comes back from `on_message` as a REJECTED report, other refusals are kept in `failures`
+    (the order's state is unchanged by them). For request / answer order entry with the REST
+    path's outcomes, use `WsOrderEntry` (its own connection) instead.
     """
 
     keepalive_s: ClassVar[float] = 20.0
@@ -936,12 +1209,7 @@ class KrakenPrivateStream(PrivateStream):
 
     async def prepare(self, call: RestCaller) -> None:
         """Fetches a WebSocket token (GetWebSocketsToken)."""
-        resp = await call(self._adapter.ws_token_call())
-        self._adapter.check(Op.OTHER, resp)
-        token = (_loads(resp.body).get("result") or {}).get("token")
-        if not isinstance(token, str) or not token:
-            raise AuthError("kraken: GetWebSocketsToken answered no token", venue=VENUE)
-        self._token = token
+        self._token, _ = await self._adapter.ws_token(call)
 
     def url(self) -> str:
         """The authenticated WS v2 URL."""
@@ -970,56 +1238,25 @@ class KrakenPrivateStream(PrivateStream):
         self._req += 1
         return json.dumps({"method": "ping", "req_id": self._req}, separators=(",", ":"))
 
-    def _request(self, method: str, params: dict[str, Any]) -> tuple[int, str]:
+    def _request(self, method: str, params: Mapping[str, Any]) -> tuple[int, str]:
         if self._token is None:
             raise AuthError("kraken: prepare() must fetch a token first", venue=VENUE)
         self._req += 1
-        body = {"method": method, "params": {**params, "token": self._token}, "req_id": self._req}
-        return self._req, _ws_json(body)
+        return self._req, _ws_request_text(method, params, self._token, self._req)
 
     def add_order_message(self, order: Order) -> str:
-        """A WS v2 `add_order` request (same mapping and refusals as `Adapter.place`)."""
-        rest = dict(self._adapter.place(order).params)
-        params: dict[str, Any] = {
-            "order_type": rest["ordertype"],
-            "side": rest["type"],
-            "order_qty": order.quantity,
-            "symbol": order.symbol,
-            "cl_ord_id": order.client_order_id,
-        }
-        if order.price is not None and order.type is OrderType.LIMIT:
-            params["limit_price"] = order.price
-        if "timeinforce" in rest:
-            params["time_in_force"] = str(rest["timeinforce"]).lower()
-        if order.expire_at is not None and rest.get("timeinforce") == "GTD":
-            params["expire_time"] = order.expire_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        if rest.get("oflags") == "post":
-            params["post_only"] = True
-        req_id, text = self._request("add_order", params)
+        """A WS v2 `add_order` request (`Adapter.ws_add_order_params`: as `Adapter.place`)."""
+        req_id, text = self._request("add_order", self._adapter.ws_add_order_params(order))
         self._pending_add[req_id] = order
         return text
 
     def amend_order_message(self, order: Order, amend: Amend) -> str:
         """A WS v2 `amend_order` request (by `order_id` when known, else `cl_ord_id`)."""
-        params: dict[str, Any] = (
-            {"order_id": order.venue_order_id}
-            if order.venue_order_id
-            else {"cl_ord_id": order.client_order_id}
-        )
-        if amend.quantity is not None:
-            params["order_qty"] = amend.quantity
-        if amend.price is not None:
-            params["limit_price"] = amend.price
-        return self._request("amend_order", params)[1]
+        return self._request("amend_order", self._adapter.ws_amend_order_params(order, amend))[1]
 
     def cancel_order_message(self, order: Order) -> str:
         """A WS v2 `cancel_order` request (by `order_id` when known, else `cl_ord_id`)."""
-        params: dict[str, Any] = (
-            {"order_id": [order.venue_order_id]}
-            if order.venue_order_id
-            else {"cl_ord_id": [order.client_order_id]}
-        )
-        return self._request("cancel_order", params)[1]
+        return self._request("cancel_order", self._adapter.ws_cancel_order_params(order))[1]
 
     def _order_reply(self, method: str, msg: Mapping[str, Any]) -> list[VenueReport]:
         req_id = msg.get("req_id")
@@ -1029,7 +1266,7 @@ class KrakenPrivateStream(PrivateStream):
             if order is not None and isinstance(result, Mapping) and result.get("order_id"):
                 self._adapter.remember(str(result["order_id"]), order.client_order_id)
             return []
-        error = str(msg.get("error", "refused"))
+        error = ws_answer_error(msg)
         if method == "add_order" and order is not None:
             return [
                 VenueReport(

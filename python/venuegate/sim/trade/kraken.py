@@ -10,10 +10,14 @@ from the exchange's numeric ids; trade ids likewise (`T...`), with the numeric i
 
 WS v2 numbers are JSON numbers written from the exact decimal text (never through float).
 
+WS order entry (`add_order`, `amend_order`, `cancel_order` with the token in `params`) is
+served on the same `/v2` endpoint, before or after an `executions` subscription, with the REST
+handlers' checks, trading-counter charges and faults (see `Api._ws_order`).
+
 What is not modelled: margin, conditional orders (stop / take-profit / trailing), `userref`,
-AddOrderBatch / EditOrder, iceberg `displayvol`, `deadline`, balances, and WS order entry
-(`add_order` ...). Duplicate `cl_ord_id`s are refused for any earlier order of the account (the
-exchange core's rule); Kraken refuses them only among open orders.
+AddOrderBatch / EditOrder, iceberg `displayvol`, `deadline`, balances, and WS `batch_add` /
+`cancel_all` / `cancel_all_orders_after`. Duplicate `cl_ord_id`s are refused for any earlier
+order of the account (the exchange core's rule); Kraken refuses them only among open orders.
 """
 
 from __future__ import annotations
@@ -126,12 +130,20 @@ class _Fail(Exception):
         self.response = response
 
 
+class _WsRefused(Exception):
+    """A WS order-entry refusal before anything changed (answered with `error`)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 class Api(VenueApi):
     """Kraken spot REST + WS v2 executions over a `SimExchange`."""
 
     venue: ClassVar[str] = "kraken"
     private_ws_path: ClassVar[str] = "/v2"
-    ws_api_path: ClassVar[str | None] = None
+    ws_api_path: ClassVar[str | None] = "/v2"  # WS order entry: the same authenticated endpoint
 
     # Intermediate tier by default (https://docs.kraken.com/api/docs/guides/spot-rest-ratelimits
     # and .../spot-ratelimits): API counter 20, -0.5/s; per-pair trading counter 125, -2.34/s.
@@ -152,6 +164,7 @@ class Api(VenueApi):
         self._last_nonce: dict[str, int] = {}
         self._tokens: dict[str, str] = {}
         self._dead_man: dict[str, asyncio.TimerHandle] = {}
+        self._ws_tasks: set[asyncio.Task[None]] = set()  # WS order-entry answers on their way
         self._trading = SimLimits(
             [
                 SimWindow(
@@ -163,6 +176,11 @@ class Api(VenueApi):
                 )
             ]
         )
+
+    @property
+    def trading(self) -> SimLimits:
+        """The per-pair trading counter (key `<account>:<symbol>`), shared by REST and WS."""
+        return self._trading
 
     def make_limits(self) -> SimLimits:
         """The REST API call counter (per key; one key per simulated account)."""
@@ -195,6 +213,11 @@ class Api(VenueApi):
         ):
             app.router.add_post(f"/0/private/{name}", self._wrap(private))
         app.router.add_get(self.private_ws_path, self.private_ws)
+        app.on_shutdown.append(self._shutdown)
+
+    async def _shutdown(self, app: web.Application) -> None:
+        for task in list(self._ws_tasks):
+            task.cancel()
 
     # -- public ---------------------------------------------------------------------------
     def _pair_rows(self) -> dict[str, dict[str, Any]]:
@@ -333,18 +356,30 @@ class Api(VenueApi):
                 raise _Fail(_err("EAPI:Rate limit exceeded", 429, {"Retry-After": str(retry)}))
         return cred.api_key, params
 
-    def _charge_trading(self, account: str, symbol: str, cost: float) -> None:
+    def _trading_refusal(self, account: str, symbol: str, cost: float) -> str | None:
+        """Charges the per-pair trading counter (REST and WS alike); the refusal, or None."""
         verdict = self._trading.charge({"TRADING": cost}, f"{account}:{symbol}")
-        if not verdict.ok:
-            raise _Fail(_err("EOrder:Rate limit exceeded"))
+        return None if verdict.ok else "EOrder:Rate limit exceeded"
 
-    def _before_change(self, *, new_risk: bool) -> None:
+    def _charge_trading(self, account: str, symbol: str, cost: float) -> None:
+        code = self._trading_refusal(account, symbol, cost)
+        if code is not None:
+            raise _Fail(_err(code))
+
+    def _before_refusal(self, *, new_risk: bool) -> str | None:
+        """Faults before processing (REST and WS alike): the refusal, or None."""
         self.ctx.roll_skew()
         if self.ctx.faults.roll(TradeFault.REST_5XX_BEFORE):
             self.ctx.count("5xx_before")
-            raise _Fail(_err("EService:Unavailable", 503))
+            return "EService:Unavailable"
         if self.ctx.maintenance() and new_risk:
-            raise _Fail(_err(REJECT_CODES[RejectReason.MAINTENANCE]))
+            return REJECT_CODES[RejectReason.MAINTENANCE]
+        return None
+
+    def _before_change(self, *, new_risk: bool) -> None:
+        code = self._before_refusal(new_risk=new_risk)
+        if code is not None:
+            raise _Fail(_err(code, 503 if code == "EService:Unavailable" else 200))
 
     async def _after(self, request: web.Request, response: web.Response) -> web.Response:
         outcome = await self.ctx.after_accept(request)
@@ -806,7 +841,7 @@ class Api(VenueApi):
             msg = await ws.receive()
             if msg.type != web.WSMsgType.TEXT:
                 return ws
-            replies, account = self._pre_subscribe(msg.data, seq)
+            replies, account = self._pre_subscribe(msg.data, seq, ws, request)
             for r in replies:
                 await ws.send_str(r)
 
@@ -827,7 +862,7 @@ class Api(VenueApi):
             return out
 
         def on_message(text: str) -> Sequence[str]:
-            replies, _ = self._pre_subscribe(text, seq, subscribed=True)
+            replies, _ = self._pre_subscribe(text, seq, ws, request, subscribed=True)
             return replies
 
         heartbeat = asyncio.create_task(self._heartbeats(ws))
@@ -845,100 +880,214 @@ class Api(VenueApi):
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.send_str('{"channel":"heartbeat"}')
 
-    def _ws_order(  # noqa: PLR0911, PLR0912 - one return per refusal
+    # -- WS v2 order entry ------------------------------------------------------------------
+    def _ws_order(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        method: str,
+        params: Mapping[str, Any],
+        envelope: Mapping[str, Any],
+    ) -> None:
+        """WS v2 order entry (`add_order` / `amend_order` / `cancel_order`), token-checked.
+
+        The request is carried out now, in arrival order, with the REST handler's steps: the
+        per-pair trading counter (the faults' spurious rate limit blocks it for 1 s, as the
+        other venues' simulators block theirs), `EService:Unavailable` before processing,
+        maintenance, the exchange's refusals. A task answers; when the request took effect, only
+        after the after-acceptance faults, as REST's `_after`: a delay, a dropped connection (no
+        answer), or `EService:Deadline elapsed` (the outcome unknown to the client).
+        """
+        answers, acted = self._ws_order_now(method, params, envelope)
+        task = asyncio.create_task(
+            self._ws_order_finish(ws, request, method, envelope, answers, acted)
+        )
+        self._ws_tasks.add(task)
+        task.add_done_callback(self._ws_tasks.discard)
+
+    async def _ws_order_finish(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        method: str,
+        envelope: Mapping[str, Any],
+        answers: list[str],
+        acted: bool,
+    ) -> None:
+        if acted:
+            outcome = await self.ctx.after_accept(request)
+            if outcome == "drop":
+                return
+            if outcome == "5xx":
+                lost = self._ws_fail(method, envelope, "EService:Deadline elapsed")
+                answers = [lost for _ in answers]
+        for answer in answers:
+            if ws.closed:
+                return
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(answer)
+
+    @staticmethod
+    def _ws_fail(method: str, envelope: Mapping[str, Any], error: str) -> str:
+        return _dumps({"error": error, "method": method, "success": False, **envelope})
+
+    @staticmethod
+    def _ws_ok(method: str, envelope: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+        return _dumps({"method": method, "result": result, "success": True, **envelope})
+
+    def _ws_order_now(
         self, method: str, params: Mapping[str, Any], envelope: Mapping[str, Any]
-    ) -> list[str]:
-        """WS v2 order entry: add_order / amend_order / cancel_order, token-authenticated."""
-
-        def fail(error: str) -> list[str]:
-            return [_dumps({"error": error, "method": method, "success": False, **envelope})]
-
-        def ok(result: Mapping[str, Any]) -> str:
-            return _dumps({"method": method, "result": result, "success": True, **envelope})
-
+    ) -> tuple[list[str], bool]:
+        """One order request: (its answers, whether it took effect)."""
         account = self._tokens.get(str(params.get("token", "")))
         if account is None:
-            return fail("EAccount:Invalid token")
-        if method == "cancel_order":
-            out: list[str] = []
-            for key in ("order_id", "cl_ord_id"):
-                for ident in params.get(key) or []:
-                    found = self._find(account, {"txid" if key == "order_id" else key: ident})
-                    if found is None:
-                        out.extend(fail("EOrder:Unknown order"))
-                        continue
-                    try:
-                        self.ex.cancel(account, venue_order_id=found.venue_order_id)
-                    except SimReject as rej:
-                        out.extend(fail(REJECT_CODES[rej.reason]))
-                        continue
-                    out.append(ok({key: ident}))
-            return out or fail("EGeneral:Invalid arguments:order_id")
-        self.ctx.maintenance()
-        if method == "amend_order":
-            ident = {"txid": params.get("order_id")} if params.get("order_id") else {}
-            if not ident and params.get("cl_ord_id"):
-                ident = {"cl_ord_id": params.get("cl_ord_id")}
-            target = self._find(account, {k: str(v) for k, v in ident.items()})
-            if target is None:
-                return fail("EOrder:Unknown order")
-            qty, price = params.get("order_qty"), params.get("limit_price")
-            try:
-                self.ex.amend(
-                    account,
-                    venue_order_id=target.venue_order_id,
-                    quantity=Decimal(str(qty)) if qty is not None else None,
-                    price=Decimal(str(price)) if price is not None else None,
-                )
-            except SimReject as rej:
-                return fail(REJECT_CODES[rej.reason])
-            amend_id = txid("T", str(10**15 + time.time_ns() % 10**15))
-            return [
-                ok(
-                    {
-                        "amend_id": amend_id,
-                        **{k: v for k, v in params.items() if k in ("order_id", "cl_ord_id")},
-                    }
-                )
-            ]
-        symbol = str(params.get("symbol", ""))
-        if symbol not in self.ex.instruments:
-            return fail("EQuery:Unknown asset pair")
-        side, kind = params.get("side"), params.get("order_type")
+            return [self._ws_fail(method, envelope, "EAccount:Invalid token")], False
+        if self.ctx.faults.roll(TradeFault.RATE_429):
+            self.ctx.count("rate_limited")
+            self._trading.limit_for(1.0)
+        try:
+            if method == "add_order":
+                return [self._ws_ok(method, envelope, self._ws_add(account, params))], True
+            if method == "amend_order":
+                return [self._ws_ok(method, envelope, self._ws_amend(account, params))], True
+            return self._ws_cancel(account, params, envelope)
+        except _WsRefused as refused:
+            return [self._ws_fail(method, envelope, refused.code)], False
+
+    @staticmethod
+    def _refuse_if(code: str | None) -> None:
+        if code is not None:
+            raise _WsRefused(code)
+
+    def _ws_add(self, account: str, p: Mapping[str, Any]) -> dict[str, Any]:
+        """`add_order` with AddOrder's steps; the `result`, or `_WsRefused`."""
+        symbol = self._symbol_of(str(p.get("symbol", "")))
+        if symbol is None:
+            raise _WsRefused("EQuery:Unknown asset pair")
+        self._refuse_if(self._trading_refusal(account, symbol, 1))
+        self._refuse_if(self._before_refusal(new_risk=True))
+        side, kind = p.get("side"), p.get("order_type")
         if side not in ("buy", "sell") or kind not in ("limit", "market"):
-            return fail("EGeneral:Invalid arguments:order_type")
-        tif = str(params.get("time_in_force", "gtc")).lower()
+            raise _WsRefused("EGeneral:Invalid arguments:order_type")
+        given = p.get("cl_ord_id")
+        if given is not None and not (isinstance(given, str) and self._valid_cl_ord_id(given)):
+            raise _WsRefused("EGeneral:Invalid arguments:cl_ord_id")
+        cl = given or f"sim-{time.time_ns()}"
+        limit_price = p.get("limit_price")
+        try:
+            qty = Decimal(str(p.get("order_qty")))
+            price = (
+                Decimal(str(limit_price)) if kind == "limit" and limit_price is not None else None
+            )
+        except ArithmeticError:
+            raise _WsRefused("EGeneral:Invalid arguments:order_qty") from None
+        tif = str(p.get("time_in_force", "gtc")).lower()
         if tif not in ("gtc", "ioc", "gtd"):
-            return fail("EGeneral:Invalid arguments:time_in_force")
-        cl = str(params.get("cl_ord_id") or f"sim-{time.time_ns()}")
+            raise _WsRefused("EGeneral:Invalid arguments:time_in_force")
         expire_ms = None
-        if tif == "gtd" and isinstance(params.get("expire_time"), str):
-            text = str(params["expire_time"]).replace("Z", "+00:00")
-            expire_ms = int(datetime.fromisoformat(text).timestamp() * 1000)
-        price = params.get("limit_price")
+        if tif == "gtd":
+            text = p.get("expire_time")
+            try:
+                when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+            if not isinstance(text, str) or when is None or when.tzinfo is None:
+                raise _WsRefused("EGeneral:Invalid arguments:expire_time")
+            expire_ms = int(when.timestamp() * 1000)
         try:
             order, _ = self.ex.place(
                 account,
                 symbol=symbol,
                 side="buy" if side == "buy" else "sell",
                 type="limit" if kind == "limit" else "market",
-                quantity=Decimal(str(params.get("order_qty"))),
+                quantity=qty,
                 client_order_id=cl,
-                price=Decimal(str(price)) if price is not None else None,
+                price=price,
                 tif="ioc" if tif == "ioc" else "gtd" if tif == "gtd" else "gtc",
-                post_only=params.get("post_only") is True,
+                post_only=p.get("post_only") is True,
                 expire_at_ms=expire_ms,
             )
         except SimReject as rej:
-            return fail(REJECT_CODES[rej.reason])
+            raise _WsRefused(REJECT_CODES[rej.reason]) from None
+        result: dict[str, Any] = {"order_id": txid("O", order.venue_order_id)}
+        if given:
+            result["cl_ord_id"] = cl
+        return result
+
+    def _ws_amend(self, account: str, p: Mapping[str, Any]) -> dict[str, Any]:
+        """`amend_order` (by `order_id` or `cl_ord_id`) with AmendOrder's steps."""
+        key = "order_id" if p.get("order_id") else "cl_ord_id" if p.get("cl_ord_id") else None
+        ident = {("txid" if key == "order_id" else key): str(p[key])} if key else {}
+        target = self._find(account, ident)
+        if target is None:
+            self._refuse_if(self._before_refusal(new_risk=True))
+            raise _WsRefused("EOrder:Unknown order")
+        self._refuse_if(
+            self._trading_refusal(account, target.symbol, 4 if self._young(target) else 1)
+        )
+        self._refuse_if(self._before_refusal(new_risk=True))
+        raw_qty, raw_price = p.get("order_qty"), p.get("limit_price")
+        try:
+            qty = Decimal(str(raw_qty)) if raw_qty is not None else None
+            price = Decimal(str(raw_price)) if raw_price is not None else None
         except ArithmeticError:
-            return fail("EGeneral:Invalid arguments:order_qty")
-        return [ok({"order_id": txid("O", order.venue_order_id), "cl_ord_id": cl})]
+            raise _WsRefused("EGeneral:Invalid arguments:order_qty") from None
+        if qty is None and price is None:
+            raise _WsRefused("EGeneral:Invalid arguments")
+        try:
+            self.ex.amend(account, venue_order_id=target.venue_order_id, quantity=qty, price=price)
+        except SimReject as rej:
+            raise _WsRefused(REJECT_CODES[rej.reason]) from None
+        amend_id = txid("T", str(10**15 + time.time_ns() % 10**15))
+        return {"amend_id": amend_id, **({key: p[key]} if key else {})}
+
+    def _ws_cancel(
+        self, account: str, p: Mapping[str, Any], envelope: Mapping[str, Any]
+    ) -> tuple[list[str], bool]:
+        """`cancel_order` (`order_id` and / or `cl_ord_id` lists): one answer per id."""
+        self._refuse_if(self._before_refusal(new_risk=False))
+        ids: list[tuple[str, str]] = []
+        for key in ("order_id", "cl_ord_id"):
+            given = p.get(key)
+            if given is None:
+                continue
+            if not isinstance(given, list) or not all(isinstance(i, str) for i in given):
+                raise _WsRefused(f"EGeneral:Invalid arguments:{key}")
+            ids.extend((key, i) for i in given)
+        if not ids:
+            raise _WsRefused("EGeneral:Invalid arguments:order_id")
+        out: list[str] = []
+        acted = False
+        for key, ident in ids:
+            found = self._find(account, {"txid" if key == "order_id" else key: ident})
+            code = None if found is not None else "EOrder:Unknown order"
+            if found is not None:
+                young = self._young(found)
+                code = self._trading_refusal(account, found.symbol, 8 if young else 1)
+            if found is not None and code is None:
+                try:
+                    self.ex.cancel(account, venue_order_id=found.venue_order_id)
+                except SimReject as rej:
+                    code = REJECT_CODES[rej.reason]
+            if code is not None:
+                out.append(self._ws_fail("cancel_order", envelope, code))
+                continue
+            out.append(self._ws_ok("cancel_order", envelope, {key: ident}))
+            acted = True
+        return out, acted
 
     def _pre_subscribe(  # noqa: PLR0911 - one return per refusal
-        self, text: str, seq: list[int], subscribed: bool = False
+        self,
+        text: str,
+        seq: list[int],
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        subscribed: bool = False,
     ) -> tuple[list[str], str | None]:
-        """Handles ping / subscribe; returns (replies, account once subscribed)."""
+        """Handles ping / subscribe / order entry; returns (replies, account once subscribed).
+
+        Order-entry answers are sent by `_ws_order`'s task, not returned.
+        """
         now = _rfc3339(self.ctx.now_ms())
         try:
             msg = json.loads(text, parse_float=Decimal)
@@ -952,7 +1101,11 @@ class Api(VenueApi):
         if method == "ping":
             return [_dumps({"method": "pong", **envelope})], None
         if method in ("add_order", "amend_order", "cancel_order"):
-            return self._ws_order(str(method), msg.get("params") or {}, envelope), None
+            params = msg.get("params")
+            self._ws_order(
+                ws, request, str(method), params if isinstance(params, dict) else {}, envelope
+            )
+            return [], None
         if method != "subscribe":
             err = {"error": f"Unsupported method {method!r}", "method": method, "success": False}
             return [_dumps({**err, **envelope})], None
