@@ -312,8 +312,14 @@ def _dump_tasks() -> None:
 
     buf = io.StringIO()
     for task in asyncio.all_tasks():
-        buf.write(f"--- {task.get_name()} {task.get_coro()!r}\n")
-        task.print_stack(limit=12, file=buf)
+        buf.write(f"--- {task.get_name()}\n")
+        coro: Any = task.get_coro()
+        while coro is not None:  # the await chain, outermost first
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                code = frame.f_code
+                buf.write(f"    {code.co_filename}:{frame.f_lineno} {code.co_name}\n")
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
     print(buf.getvalue(), file=sys.stderr, flush=True)
 
 

@@ -705,10 +705,20 @@ class OrderManager:
         return self.adapter.duplicate_client_ids_rejected
 
     async def _before_resend(self, exc: VenuegateError, backoff: Backoff) -> None:
-        if isinstance(exc, ClockSkewError) and self.clock is not None:
+        if (
+            isinstance(exc, ClockSkewError)
+            and self.clock is not None
+            and self.adapter.signs_with_server_time
+        ):
             with contextlib.suppress(VenuegateError, OSError, TimeoutError):
                 await self.clock.resync()
             return
+        # Nonce venues (Bitfinex, Kraken) sign with the local clock, so their "nonce too small"
+        # is never cured by a server-time resync: it is a request overtaken in flight by a
+        # later-signed one, or nonces an earlier process issued ahead of this clock. The resend
+        # (after a backoff) signs a fresh, higher nonce. A resync there would only spend the
+        # venue's status-endpoint budget (Bitfinex: 30 requests a minute), and stall every
+        # request behind it once that is gone (seen in the chaos runs).
         delay = backoff.next()
         if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)

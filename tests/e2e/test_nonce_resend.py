@@ -1,0 +1,56 @@
+"""Nonce venues: a "nonce too small" refusal is resent with a fresh nonce, never "cured" by a
+server-time resync (their nonces come from the local clock; the resync would only spend the
+venue's status budget — Bitfinex allows 30 status requests a minute — and stall every request
+queued behind it, as the chaos runs showed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_oms import _inst, eventually, manager, run
+from venuegate.errors import ClockSkewError
+from venuegate.model import OrderState, Side
+from venuegate.sim.trade import TradeSim
+
+# The simulator's record of the last nonce per API key, and the nonce's unit per millisecond.
+_NONCE_STORE = {"bitfinex": ("_nonces", 1000), "kraken": ("_last_nonce", 1)}
+
+
+@pytest.mark.parametrize("venue", sorted(_NONCE_STORE))
+def test_nonce_refusal_is_resent_without_a_clock_resync(venue: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with TradeSim([venue], seed=5, step_hz=0) as sim:
+            ex = sim.exchange(venue)
+            symbol, tick, _lot, size = _inst(venue)
+            bid, _ask = ex.touch(symbol)
+            key = sim.credentials(venue).api_key
+            attr, per_ms = _NONCE_STORE[venue]
+            store: dict[str, int] = getattr(sim.apis[venue], attr)
+            async with manager(sim, venue, tmp_path / "j") as om:
+                resyncs: list[int] = []
+                clock: Any = om.clock
+                real_resync = clock.resync
+
+                async def counting_resync(samples: int | None = None) -> float:
+                    resyncs.append(1)
+                    return float(await real_resync(samples))
+
+                clock.resync = counting_resync
+                # Another process on the key sent nonces 150 ms ahead of this clock: the next
+                # requests are "nonce too small" until this clock passes them.
+                store[key] = store[key] + 150 * per_ms
+                t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
+                await eventually(lambda: t.state is OrderState.NEW)
+                assert om.stats.errors.get(ClockSkewError.__name__, 0) >= 1
+                assert om.stats.resent_same_id >= 1
+                assert resyncs == []
+                truth = ex.find(key, client_order_id=t.client_order_id)
+                assert truth is not None
+                assert truth.quantity == size
+                assert Decimal(truth.price) == bid - tick * 30
+
+    run(main())
