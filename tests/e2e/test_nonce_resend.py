@@ -5,7 +5,6 @@ queued behind it, as the chaos runs showed)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,6 @@ def test_nonce_refusal_is_resent_without_a_clock_resync(venue: str, tmp_path: Pa
                 truth = ex.find(key, client_order_id=t.client_order_id)
                 assert truth is not None
                 assert truth.quantity == size
-                assert Decimal(truth.price) == bid - tick * 30
+                assert truth.price == bid - tick * 30
 
     run(main())
