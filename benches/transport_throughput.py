@@ -6,8 +6,9 @@ A server in a child process (so its CPU is not counted) accepts one connection, 
 handshake, writes N pre-encoded text frames of `--size` bytes as fast as the socket takes them,
 then a close frame. Each client counts messages in its receive callback (or iterator) and we
 record wall time (first byte to close) and the client process' CPU time per message. Clients:
-venuegate native transport, venuegate on picows, picows itself, aiohttp, websockets. uvloop is
-used when installed (as in production).
+venuegate native transport, venuegate on picows, venuegate's reader thread delivering every
+message to a Python callback, picows itself, aiohttp, websockets. uvloop is used when installed
+(as in production).
 """
 
 from __future__ import annotations
@@ -128,6 +129,9 @@ async def _websockets(url: str, n: int) -> int:
 CLIENTS: dict[str, Callable[[str, int], Awaitable[int]]] = {
     "venuegate (native)": lambda u, n: _venuegate(u, n, "native"),
     "venuegate (picows transport)": lambda u, n: _venuegate(u, n, "picows"),
+    # The reader thread handing every message to the Python callback (no feed to apply it to:
+    # `watch` fuses instead, see the end-to-end table).
+    "venuegate (thread transport)": lambda u, n: _venuegate(u, n, "thread"),
     "picows": _picows,
     "aiohttp": _aiohttp,
     "websockets": _websockets,
