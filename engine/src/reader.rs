@@ -14,6 +14,14 @@
 //! resync or became synced, close, error) through a queue and one byte on a socket pair
 //! ([`Reader::notify_stream`]) that an event loop can watch. Receive → applied latency is
 //! recorded per message in a lock-free log-linear histogram ([`Latency`]).
+//!
+//! A connection with a feed can start *unfused* ([`ReaderConfig::fused`] false): its data
+//! messages are then queued as [`Event::Message`] like a connection without a feed, until the
+//! owner calls [`Reader::enable_fused`], which applies, in order, every message still queued and
+//! hands the rest of the stream to the thread, atomically with respect to it (both decide under
+//! the feed's mutex). [`Reader::disable_fused`] goes back (the messages are queued again). A
+//! session rotating connections uses this: the new connection's messages go to the owner until
+//! it has bridged, then the thread applies them.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -88,6 +96,10 @@ pub struct ReaderConfig {
     /// that arrive meanwhile are taken by one read: fewer wake-ups per message, at the cost of
     /// up to this much added latency. Off by default.
     pub coalesce: Duration,
+    /// With a feed: apply data messages on the thread from the start (the default). False
+    /// queues them as [`Event::Message`] until [`Reader::enable_fused`] (the per-message hook
+    /// is not called for them: the owner handles them).
+    pub fused: bool,
 }
 
 impl ReaderConfig {
@@ -102,6 +114,7 @@ impl ReaderConfig {
             open_timeout: Duration::from_secs(10),
             clock_base_ns: 0,
             coalesce: Duration::ZERO,
+            fused: true,
         }
     }
 }
@@ -111,7 +124,7 @@ impl ReaderConfig {
 pub enum Event {
     /// The handshake completed.
     Open,
-    /// A data message not applied here (no feed, or no hook took it).
+    /// A data message not applied here (no feed, a feed not fused yet, or no hook took it).
     Message {
         /// 1 text, 2 binary.
         opcode: u8,
@@ -283,6 +296,8 @@ impl Latency {
 pub struct Counters {
     /// Data messages received.
     pub messages: AtomicU64,
+    /// Data messages applied to the feed (by the thread, or by [`Reader::enable_fused`]).
+    pub applied: AtomicU64,
     /// Bytes read from the socket (after TLS).
     pub bytes: AtomicU64,
     /// Socket reads that returned data.
@@ -376,6 +391,10 @@ struct Shared {
     close_sent: AtomicBool,
     open: AtomicBool,
     finished: AtomicBool,
+    /// With a feed: the thread applies data messages (else it queues them). Read and written
+    /// only under the feed's mutex, so the thread's "apply or queue" and the owner's switch
+    /// are serialized.
+    fused: AtomicBool,
     counters: Counters,
     latency: Latency,
     rng: SystemRandom,
@@ -436,11 +455,36 @@ impl Shared {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
+
+    /// Applies one data message to the locked feed and book: counts it, records its latency.
+    /// Returns the status, when it was applied, and the event to report (a status that needs a
+    /// resync, or the feed becoming synced), if any.
+    fn apply(
+        &self,
+        feed: &mut BookFeed,
+        book: &mut Book,
+        payload: &[u8],
+        recv_ns: u64,
+    ) -> (FeedStatus, u64, Option<Event>) {
+        let was_synced = feed.state() == SyncState::Synced;
+        let status = feed.apply(book, payload);
+        let applied_ns = self.now_ns();
+        self.counters.applied.fetch_add(1, Ordering::Relaxed);
+        self.latency.record(applied_ns.saturating_sub(recv_ns));
+        let report = if status as u8 >= FeedStatus::Gap as u8 {
+            true
+        } else {
+            status == FeedStatus::Applied && !was_synced && feed.state() == SyncState::Synced
+        };
+        let event = report.then_some(Event::Status { status, recv_ns });
+        (status, applied_ns, event)
+    }
 }
 
 /// A connection read by its own thread (see module docs). Dropping it aborts the connection.
 pub struct Reader {
     shared: Arc<Shared>,
+    sink: Option<FeedSink>,
     notify_rx: UnixStream,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -469,6 +513,7 @@ impl Reader {
             close_sent: AtomicBool::new(false),
             open: AtomicBool::new(false),
             finished: AtomicBool::new(false),
+            fused: AtomicBool::new(config.fused && sink.is_some()),
             counters: Counters::default(),
             latency: Latency::default(),
             rng: SystemRandom::new(),
@@ -476,6 +521,7 @@ impl Reader {
             base_ns: config.clock_base_ns,
         });
         let inner = Arc::clone(&shared);
+        let owner_sink = sink.clone();
         let thread = std::thread::Builder::new()
             .name("venuegate-reader".to_owned())
             .spawn(move || {
@@ -496,6 +542,7 @@ impl Reader {
             })?;
         Ok(Self {
             shared,
+            sink: owner_sink,
             notify_rx,
             thread: Mutex::new(Some(thread)),
         })
@@ -511,6 +558,68 @@ impl Reader {
         let mut sink = [0_u8; 256];
         while matches!((&self.notify_rx).read(&mut sink), Ok(n) if n > 0) {}
         lock(&self.shared.events).drain(..).collect()
+    }
+
+    /// Hands the feed to the thread: applies, in order, every [`Event::Message`] still queued
+    /// (not yet drained by the owner) to the feed, queueing the status events those applies
+    /// produce where the messages were, then lets the thread apply every later message itself.
+    /// Atomic with respect to the thread: both decide under the feed's mutex (lock order feed,
+    /// book, events, as the thread's). Returns the messages applied here; 0 without a feed or
+    /// when already fused.
+    ///
+    /// The owner must have handled every message it drained before calling this (the feed sees
+    /// the stream in order only then). The per-message hook is not called for the messages
+    /// applied here (they are the owner's).
+    pub fn enable_fused(&self) -> usize {
+        let Some(sink) = &self.sink else {
+            return 0;
+        };
+        let shared = &*self.shared;
+        let mut feed = lock(&sink.feed);
+        let mut book = lock(&sink.book);
+        if shared.fused.load(Ordering::SeqCst) {
+            return 0;
+        }
+        let mut events = lock(&shared.events);
+        let queued = std::mem::take(&mut *events);
+        let mut applied = 0;
+        for event in queued {
+            match event {
+                Event::Message {
+                    payload, recv_ns, ..
+                } => {
+                    applied += 1;
+                    let (_, _, report) = shared.apply(&mut feed, &mut book, &payload, recv_ns);
+                    events.extend(report);
+                }
+                other => events.push_back(other),
+            }
+        }
+        shared.fused.store(true, Ordering::SeqCst);
+        let pending = !events.is_empty();
+        drop(events);
+        drop(book);
+        drop(feed);
+        if pending {
+            shared.notify();
+        }
+        applied
+    }
+
+    /// Takes the feed back from the thread: later data messages are queued as
+    /// [`Event::Message`] again (a connection being retired stops touching the feed). Returns
+    /// whether it was fused.
+    pub fn disable_fused(&self) -> bool {
+        let Some(sink) = &self.sink else {
+            return false;
+        };
+        let _feed = lock(&sink.feed);
+        self.shared.fused.swap(false, Ordering::SeqCst)
+    }
+
+    /// True while the thread applies data messages to the feed.
+    pub fn is_fused(&self) -> bool {
+        self.shared.fused.load(Ordering::SeqCst)
     }
 
     /// Sends a text message.
@@ -912,17 +1021,19 @@ impl Loop<'_> {
             return;
         };
         let (feed, book) = locked.get_or_insert_with(|| (lock(&sink.feed), lock(&sink.book)));
-        let was_synced = feed.state() == SyncState::Synced;
-        let status = feed.apply(book, payload);
-        let applied_ns = shared.now_ns();
-        shared.latency.record(applied_ns.saturating_sub(recv_ns));
-        let report = if status as u8 >= FeedStatus::Gap as u8 {
-            true
-        } else {
-            status == FeedStatus::Applied && !was_synced && feed.state() == SyncState::Synced
-        };
-        if report {
-            shared.push(Event::Status { status, recv_ns });
+        // Decided under the feed's mutex: `Reader::enable_fused` flips it under the same lock.
+        if !shared.fused.load(Ordering::SeqCst) {
+            shared.push(Event::Message {
+                opcode,
+                payload: payload.to_vec(),
+                recv_ns,
+            });
+            self.notify = true;
+            return;
+        }
+        let (status, applied_ns, report) = shared.apply(feed, book, payload, recv_ns);
+        if let Some(event) = report {
+            shared.push(event);
             self.notify = true;
         }
         if let Some(hook) = self.hook.as_mut() {

@@ -1,7 +1,9 @@
 //! `Reader`: a WebSocket connection read by its own native thread (`engine::reader`). The GIL is
 //! not taken per message: the thread applies data messages to a `BookFeed` (shared through its
 //! mutexes) or queues them, and Python drains events when `fileno()` turns readable. An optional
-//! per-message callback takes the GIL on the reader thread.
+//! per-message callback takes the GIL on the reader thread. A connection opened with a feed and
+//! `fused=False` queues its messages for Python until `enable_fused()` hands the feed to the
+//! thread (connection rotation).
 
 use std::time::Duration;
 
@@ -53,7 +55,7 @@ impl PyReader {
     #[pyo3(signature = (
         url, *, feed = None, on_message = None, headers = Vec::new(), ca_pem = None,
         max_message = engine::ws::DEFAULT_MAX_MESSAGE, permessage_deflate = false,
-        open_timeout = 10.0, clock_ns = 0, coalesce = 0.0
+        open_timeout = 10.0, clock_ns = 0, coalesce = 0.0, fused = true
     ))]
     #[allow(clippy::too_many_arguments)]
     fn py_new(
@@ -68,6 +70,7 @@ impl PyReader {
         open_timeout: f64,
         clock_ns: u64,
         coalesce: f64,
+        fused: bool,
     ) -> PyResult<Self> {
         if !(coalesce.is_finite() && (0.0..=1.0).contains(&coalesce)) {
             return Err(PyValueError::new_err("coalesce must be 0..=1 seconds"));
@@ -88,7 +91,7 @@ impl PyReader {
         config.open_timeout = Duration::from_secs_f64(open_timeout);
         config.clock_base_ns = clock_ns;
         config.coalesce = Duration::from_secs_f64(coalesce);
-        config.coalesce = Duration::from_secs_f64(coalesce);
+        config.fused = fused;
         let sink = feed.map(|f| f.borrow().sink());
         let hook: Option<Hook> = on_message.map(|cb| -> Hook {
             Box::new(move |d: &Delivered<'_>| {
@@ -148,6 +151,27 @@ impl PyReader {
             .map_err(|e| reader_err(py, &e))
     }
 
+    /// Hands the feed to the thread: applies, in order, the data messages still queued (not yet
+    /// taken by `events()`), queueing the statuses they produce, and lets the thread apply every
+    /// later one. Atomic with respect to the thread. Returns the messages applied here (0
+    /// without a feed, or when already fused). Call it only once every message taken by
+    /// `events()` has been handled.
+    fn enable_fused(&self, py: Python<'_>) -> usize {
+        py.detach(|| self.inner.enable_fused())
+    }
+
+    /// Takes the feed back: later data messages are queued as `("message", ...)` events again.
+    /// Returns whether the thread was applying them.
+    fn disable_fused(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.inner.disable_fused())
+    }
+
+    /// True while the thread applies data messages to the feed.
+    #[getter]
+    fn fused(&self) -> bool {
+        self.inner.is_fused()
+    }
+
     /// Drops the connection at once.
     fn abort(&self) {
         self.inner.abort();
@@ -176,6 +200,15 @@ impl PyReader {
         self.inner
             .counters()
             .messages
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Data messages applied to the feed (by the thread, or by `enable_fused`).
+    #[getter]
+    fn applied(&self) -> u64 {
+        self.inner
+            .counters()
+            .applied
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 

@@ -559,6 +559,7 @@ class Reader:
         open_timeout: float = 10.0,
         clock_ns: int = 0,
         coalesce: float = 0.0,
+        fused: bool = True,
     ) -> Reader: ...
     def fileno(self) -> int:
         """The fd that turns readable when events are queued."""
@@ -574,6 +575,19 @@ class Reader:
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Starts the close handshake."""
+
+    def enable_fused(self) -> int:
+        """Applies the still-queued data messages in order, then lets the thread apply.
+
+        Returns the messages applied by this call (0 without a feed or when already fused).
+        """
+
+    def disable_fused(self) -> bool:
+        """Queues later data messages for Python again; returns whether it was fused."""
+
+    @property
+    def fused(self) -> bool:
+        """True while the thread applies data messages to the feed."""
 
     def abort(self) -> None:
         """Drops the connection at once."""
@@ -592,6 +606,10 @@ class Reader:
     @property
     def messages(self) -> int:
         """Data messages received."""
+
+    @property
+    def applied(self) -> int:
+        """Data messages applied to the feed (by the thread or by `enable_fused`)."""
 
     @property
     def bytes_received(self) -> int:

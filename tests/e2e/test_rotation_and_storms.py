@@ -9,8 +9,14 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
+import pytest
+
+from venuegate.feeds import VenueBookFeed
 from venuegate.md import BookSession, Instrument
+from venuegate.net.thread_ws import ThreadClient
+from venuegate.net.ws import Transport, WsClient
 from venuegate.sim.md import Fault, SimServer
+from venuegate.ws import WsDecoder
 
 
 def run[T](coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
@@ -20,7 +26,60 @@ def run[T](coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
     return asyncio.run(bounded())
 
 
-def test_rotation_is_gapless() -> None:
+class _Counted:
+    """Counts a session's per-message Python calls and records its native fused reads."""
+
+    def __init__(self, session: BookSession) -> None:
+        self.on_message_calls = 0
+        self.fused_reads: list[object] = []  # the active connection at each fused read
+        on_message, on_read = session._on_message, session._on_read
+
+        def counted_on_message(payload: bytes, opcode: int, recv_ns: int) -> None:
+            self.on_message_calls += 1
+            on_message(payload, opcode, recv_ns)
+
+        def counted_on_read(
+            feed: VenueBookFeed, decoder: WsDecoder, data: bytes, recv_ns: int
+        ) -> list[tuple[int, bytes]]:
+            self.fused_reads.append(session._client)
+            return on_read(feed, decoder, data, recv_ns)
+
+        session._on_message = counted_on_message  # type: ignore[method-assign]
+        session._on_read = counted_on_read  # type: ignore[method-assign]
+
+
+async def _assert_rotated_in_is_fused(
+    session: BookSession, counted: _Counted, first: object, transport: Transport
+) -> None:
+    """Watches the current (rotated-in) connection: nothing per message goes through Python."""
+    client = session._client
+    assert client is not None
+    assert client is not first
+    calls_before, reads_before = counted.on_message_calls, len(counted.fused_reads)
+    messages_before = session.stats.messages
+    applied_before = client.applied if isinstance(client, ThreadClient) else 0
+    await asyncio.sleep(0.6)
+    assert counted.on_message_calls == calls_before
+    assert session.stats.messages - messages_before >= 30  # still counted after the rotation
+    if transport == "thread":
+        # The reader thread applies (fused), the session ticks for it.
+        assert isinstance(client, ThreadClient)
+        assert client.fused
+        assert session._thread_client is client
+        assert client.applied - applied_before >= 30
+        latency = session.latency()
+        assert latency is not None
+        assert latency["count"]
+    else:
+        # Every read of the new connection goes through the fused `_on_read`.
+        assert isinstance(client, WsClient)
+        new_reads = counted.fused_reads[reads_before:]
+        assert len(new_reads) >= 10
+        assert all(c is client for c in new_reads)
+
+
+@pytest.mark.parametrize("transport", ["native", "thread"])
+def test_rotation_is_gapless(transport: Transport) -> None:
     async def main() -> None:
         async with SimServer(seed=9, symbols={"binance": ["BTCUSDT"]}, rate_hz=300) as sim:
             session = BookSession(
@@ -29,14 +88,22 @@ def test_rotation_is_gapless() -> None:
                 ws_url=sim.ws_url("binance", ""),
                 rest_url=sim.rest_url("binance"),
                 max_connection_age=1.0,
+                transport=transport,
             )
+            counted = _Counted(session)
             session.start()
             await session.wait_synced(10)
             feed = session.feeds["BTCUSDT"]
             snapshots_before = feed.stats()["snapshots"]
+            resyncs_before = session.stats.resyncs
+            first = session._client
             deadline = time.monotonic() + 20
             while session.stats.rotations < 3 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
+            # No more rotations: watch the rotated-in connection on its own.
+            session.max_connection_age = 1e9
+            await asyncio.sleep(0.2)
+            await _assert_rotated_in_is_fused(session, counted, first, transport)
             sim.pause()
             await asyncio.sleep(0.3)
             want = sim.book("binance", "BTCUSDT")
@@ -45,9 +112,11 @@ def test_rotation_is_gapless() -> None:
         assert session.stats.rotations >= 3
         assert session.stats.connects == 1 + session.stats.rotations  # each rotation: one new
         assert session.stats.reconnects == 0
-        # No gap, no new snapshot: the next connection bridged the sequence every time.
+        # No gap, no new snapshot, no resync: the next connection bridged the sequence every time.
         assert feed.stats()["gaps"] == 0
         assert feed.stats()["snapshots"] == snapshots_before
+        assert session.stats.resyncs == resyncs_before
+        assert session.stats.connection_gaps == 0
         assert not feed.stale
         assert got == (want[0][: len(got[0])], want[1][: len(got[1])])
         assert len(got[0]) == len(want[0])

@@ -492,3 +492,184 @@ fn latency_histogram_quantiles() {
     h.reset();
     assert_eq!(h.count(), 0);
 }
+
+/// Spins until `done` (5 s at most) without draining events.
+fn spin(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn queued_messages(reader: &Reader) -> usize {
+    lock(&reader.shared.events)
+        .iter()
+        .filter(|e| matches!(e, Event::Message { .. }))
+        .count()
+}
+
+#[test]
+fn enable_fused_applies_the_queued_messages_once_in_order_then_the_thread_applies() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        let _d = accept(&mut s);
+        // Drained and applied by the owner.
+        s.write_all(&frame(Opcode::Text, &depth(100, 101, "0.0020")))
+            .expect("write");
+        go_rx.recv().expect("owner applied the first");
+        // Still queued when the owner switches.
+        let mut burst = frame(Opcode::Text, &depth(102, 102, "0.0021"));
+        burst.extend(frame(Opcode::Text, &depth(103, 103, "0.0022")));
+        s.write_all(&burst).expect("write");
+        go_rx.recv().expect("fused");
+        // Applied by the thread.
+        let mut burst = frame(Opcode::Text, &depth(104, 104, "0.0023"));
+        burst.extend(frame(Opcode::Text, &depth(105, 105, "0.0024")));
+        s.write_all(&burst).expect("write");
+        go_rx.recv().expect("unfused");
+        // Queued again.
+        s.write_all(&frame(Opcode::Text, &depth(106, 106, "0.0025")))
+            .expect("write");
+        go_rx.recv().expect("done");
+    });
+    let sink = binance_sink();
+    let mut cfg = config(&format!("ws://127.0.0.1:{port}/ws"));
+    cfg.fused = false;
+    let reader = Reader::start(cfg, Some(sink.clone()), None).expect("start");
+    assert!(!reader.is_fused());
+    // The owner drains the first message and applies it after the snapshot, as a session
+    // replaying held messages does.
+    let events = wait_for(&reader, |e| {
+        e.iter().any(|e| matches!(e, Event::Message { .. }))
+    });
+    let first = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Message { payload, .. } => Some(payload.clone()),
+            _ => None,
+        })
+        .expect("a message");
+    {
+        let mut feed = lock(&sink.feed);
+        let mut book = lock(&sink.book);
+        let snap = br#"{"lastUpdateId":100,"bids":[["0.0010","1"]],"asks":[]}"#;
+        assert_eq!(feed.apply_snapshot(&mut book, snap), FeedStatus::Applied);
+        assert_eq!(feed.apply(&mut book, &first), FeedStatus::Applied);
+        assert_eq!(feed.last_seq(), Some(101));
+    }
+    go_tx.send(()).expect("go");
+    spin("two queued messages", || queued_messages(&reader) == 2);
+    // Not applied by the thread while unfused.
+    assert_eq!(lock(&sink.feed).last_seq(), Some(101));
+    assert_eq!(reader.counters().applied.load(Ordering::Relaxed), 0);
+    assert_eq!(reader.enable_fused(), 2);
+    assert!(reader.is_fused());
+    assert_eq!(reader.enable_fused(), 0, "a second switch applies nothing");
+    assert_eq!(queued_messages(&reader), 0);
+    assert_eq!(lock(&sink.feed).last_seq(), Some(103));
+    assert_eq!(lock(&sink.book).best_bid().map(|l| l.price), Some(220_000));
+    go_tx.send(()).expect("go");
+    spin("the thread applies", || {
+        reader.counters().applied.load(Ordering::Relaxed) == 4
+    });
+    assert_eq!(lock(&sink.feed).last_seq(), Some(105));
+    assert_eq!(lock(&sink.book).best_bid().map(|l| l.price), Some(240_000));
+    let events = reader.drain();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Message { .. } | Event::Status { .. })),
+        "{events:?}"
+    );
+    {
+        let feed = lock(&sink.feed);
+        let stats = feed.stats();
+        // Each message passed to the feed exactly once: 101 by the owner, 102..=105 natively.
+        assert_eq!(stats.messages, 5);
+        assert_eq!(stats.gaps, 0);
+        assert_eq!(feed.state(), SyncState::Synced);
+    }
+    assert_eq!(reader.latency().count(), 4);
+    // Retired: later messages are queued again and the feed is left alone.
+    assert!(reader.disable_fused());
+    assert!(!reader.is_fused());
+    go_tx.send(()).expect("go");
+    let events = wait_for(&reader, |e| {
+        e.iter().any(|e| matches!(e, Event::Message { .. }))
+    });
+    let queued: Vec<&[u8]> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message { payload, .. } => Some(payload.as_slice()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(queued, vec![depth(106, 106, "0.0025").as_slice()]);
+    assert_eq!(lock(&sink.feed).last_seq(), Some(105));
+    assert_eq!(reader.counters().applied.load(Ordering::Relaxed), 4);
+    assert_eq!(reader.counters().messages.load(Ordering::Relaxed), 6);
+    go_tx.send(()).expect("go");
+    server.join().expect("server");
+    wait_for(&reader, closed);
+    reader.join();
+}
+
+#[test]
+fn enable_fused_keeps_other_events_and_puts_statuses_in_place() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        let _d = accept(&mut s);
+        // After the snapshot (lastUpdateId 100): applied, then a gap.
+        let mut burst = frame(Opcode::Text, &depth(101, 101, "0.0020"));
+        burst.extend(frame(Opcode::Text, &depth(150, 150, "0.0021")));
+        s.write_all(&burst).expect("write");
+        go_rx.recv().expect("done");
+    });
+    let sink = binance_sink();
+    {
+        let mut feed = lock(&sink.feed);
+        let mut book = lock(&sink.book);
+        let snap = br#"{"lastUpdateId":100,"bids":[["0.0010","1"]],"asks":[]}"#;
+        assert_eq!(feed.apply_snapshot(&mut book, snap), FeedStatus::Applied);
+    }
+    let mut cfg = config(&format!("ws://127.0.0.1:{port}/ws"));
+    cfg.fused = false;
+    let reader = Reader::start(cfg, Some(sink.clone()), None).expect("start");
+    spin("two queued messages", || queued_messages(&reader) == 2);
+    assert_eq!(reader.enable_fused(), 2);
+    let events = reader.drain();
+    // Open stays first; the gap is reported where its message was.
+    assert_eq!(events.first(), Some(&Event::Open));
+    assert!(
+        matches!(
+            events.get(1),
+            Some(Event::Status {
+                status: FeedStatus::Gap,
+                ..
+            })
+        ),
+        "{events:?}"
+    );
+    assert_eq!(events.len(), 2, "{events:?}");
+    go_tx.send(()).expect("go");
+    server.join().expect("server");
+    wait_for(&reader, closed);
+    reader.join();
+}
+
+#[test]
+fn without_a_feed_enable_fused_does_nothing() {
+    let reader = Reader::start(config("ws://127.0.0.1:1/ws"), None, None).expect("start");
+    assert_eq!(reader.enable_fused(), 0);
+    assert!(!reader.is_fused());
+    assert!(!reader.disable_fused());
+    wait_for(&reader, closed);
+    reader.join();
+}

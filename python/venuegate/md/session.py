@@ -15,7 +15,10 @@ What it does, per the integrity pipeline of `venuegate.feeds`:
   honours Retry-After;
 - answer venue pings, send keepalives, watch for a silent feed (reconnect after `stale_after`);
 - rotate connections before the venue's forced disconnect (Binance: 24 h) without a gap: the
-  next connection opens beside the current one and takes over once it has bridged.
+  next connection opens beside the current one and takes over once it has bridged. Its messages
+  go through Python while it is being rotated in (held until the bridge); from the switch on it
+  is on the fused path like the first connection (native: `_on_read`; thread: the reader thread
+  applies, `ThreadClient.enable_fused`), and the retired connection no longer touches the books.
 
 Callbacks receive a `BookUpdate`: the symbol, the native-backed `OrderBook`, the status, the stale
 flag and latency stamps (receive / applied / callback, monotonic ns).
@@ -352,8 +355,14 @@ class BookSession:
     async def _open(self, url: str, *, fused: bool = True) -> Connection:
         """Connects a handler that acts only for the active (or incoming) connection.
 
-        Messages are handled while the connection is the active one, and held while it is the
-        one being rotated in.
+        Messages are handled while the connection is the active one, held while it is the one
+        being rotated in, and dropped otherwise (before it becomes either, or once retired).
+
+        With one fusable feed the connection has a fused path. `native`: each read takes it
+        while the connection is the active one, and the unfused path (frames → `handler`)
+        otherwise, so a rotated-in connection is fused from its switch on. `thread`: `fused`
+        says whether the reader thread applies from the start; a connection being rotated in
+        opens with `fused=False` and `_rotate` calls `enable_fused()` at the switch.
         """
         # The venue's connection-rate limit is per IP: every session of the process shares it.
         await _connect_bucket(self.spec).take()
@@ -365,20 +374,23 @@ class BookSession:
             elif holder and holder[0] is self._incoming:
                 self._on_incoming(payload, opcode)
 
-        fusable = fused and self.spec.fusable and len(self.feeds) == 1
+        fusable = self.spec.fusable and len(self.feeds) == 1
         if self.transport == "thread":
-            return await self._open_thread(url, handler, holder, fusable)
+            return await self._open_thread(url, handler, holder, fusable, fused=fused)
 
         on_read: OnRead | None = None
-        if fused and self.transport == "native" and self.spec.fusable and len(self.feeds) == 1:
+        if self.transport == "native" and fusable:
             feed = next(iter(self.feeds.values()))
 
             def fused_read(
                 decoder: WsDecoder, data: bytes, recv_ns: int
             ) -> list[tuple[int, bytes]]:
-                if not holder or holder[0] is not self._client:
-                    return []
-                return self._on_read(feed, decoder, data, recv_ns)
+                if holder and holder[0] is self._client:
+                    return self._on_read(feed, decoder, data, recv_ns)
+                # Not the active connection (yet, or any more): the unfused path. The decoder
+                # sees every read (frames stay in step, pings and closes are answered) and the
+                # handler holds the data messages of the one being rotated in, drops others'.
+                return decoder.feed_call(data, handler, recv_ns)
 
             on_read = fused_read
 
@@ -397,8 +409,14 @@ class BookSession:
         handler: Callable[[bytes, int, int], None],
         holder: list[Connection],
         fusable: bool,
+        *,
+        fused: bool,
     ) -> Connection:
-        """A reader-thread connection; with one fusable feed the thread applies its messages."""
+        """A reader-thread connection; with one fusable feed the thread applies its messages.
+
+        With `fused=False` (a connection being rotated in) the messages go to `handler` until
+        `enable_fused()`.
+        """
         if not fusable:
             client = await ThreadClient.connect(url, handler, options=self.ws_options)
             holder.append(client)
@@ -434,9 +452,11 @@ class BookSession:
             on_status=on_status,
             per_message=per_message,
             coalesce=self.coalesce_ms / 1000.0,
+            fused=fused,
         )
         holder.append(client)
-        self._thread_client = client
+        if fused:
+            self._thread_client = client
         return client
 
     async def _tick(self, client: ThreadClient) -> None:
@@ -496,9 +516,7 @@ class BookSession:
         self.stats.connects += 1
         opened = time.monotonic()
         self._last_rx = opened
-        tick: asyncio.Task[None] | None = None
-        if isinstance(client, ThreadClient) and client is self._thread_client:
-            tick = asyncio.create_task(self._tick(client), name=f"book-session-tick-{self.venue}")
+        tick = self._start_tick(client)
         try:
             for msg in self.spec.subscribe(keys):
                 await self._send(client, msg)
@@ -518,18 +536,43 @@ class BookSession:
                         break  # no gapless rotation for this venue (or stopping): reconnect
                     old, client = client, replacement
                     opened = time.monotonic()
-                    await old.close()
+                    tick = await self._retire(old, tick, client)
             if not self._stop.is_set() and not client.open:
                 code, reason = await client.wait_closed()
                 raise ConnectionError(f"closed by the venue: {code} {reason}")
         finally:
             self._client = None
             if tick is not None:
-                tick.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await tick
-                self.stats.messages += client.take_applied()  # type: ignore[attr-defined]
+                await self._stop_tick(tick, client)
             await client.close()
+
+    def _start_tick(self, client: Connection) -> asyncio.Task[None] | None:
+        """The `_tick` task of a connection whose reader thread applies (else None)."""
+        if isinstance(client, ThreadClient) and client is self._thread_client:
+            return asyncio.create_task(self._tick(client), name=f"book-session-tick-{self.venue}")
+        return None
+
+    async def _retire(
+        self, old: Connection, tick: asyncio.Task[None] | None, client: Connection
+    ) -> asyncio.Task[None] | None:
+        """After a rotation: the new connection's tick starts, the old one's stops, it closes.
+
+        Returns the new connection's tick (None when its thread does not apply).
+        """
+        new_tick = self._start_tick(client)
+        if tick is not None:
+            # The retired connection no longer applies: count its last messages.
+            await self._stop_tick(tick, old)
+        await old.close()
+        return new_tick
+
+    async def _stop_tick(self, tick: asyncio.Task[None], client: Connection) -> None:
+        """Cancels a connection's `_tick` and counts what its thread applied since the last."""
+        tick.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tick
+        if isinstance(client, ThreadClient):
+            self.stats.messages += client.take_applied()
 
     async def _keepalive(self, client: Connection, now: float) -> None:
         """Sends the venue's application ping when due; raises on a silent feed."""
@@ -555,7 +598,10 @@ class BookSession:
         For venues whose update ids are global (Binance: `U`/`u`), the new connection's messages
         are held until the current one has applied everything before the first of them; then
         the held messages are replayed (duplicates are skipped by the feeds) and the new
-        connection takes over. Venues without such ids return None (plain reconnect).
+        connection takes over, on the fused path from then on (thread transport: its thread
+        applies the messages queued after the held ones, then every later one; the retired
+        connection's thread stops applying first). Venues without such ids return None (plain
+        reconnect).
         """
         if not self.spec.global_update_ids:
             return None
@@ -581,14 +627,47 @@ class BookSession:
             await incoming.close()
             return None
         # Switch: the held messages go through the normal path; the old connection goes quiet.
+        # No await from here on: nothing else runs on the loop (no drain of the new thread's
+        # events) until the new connection is fused.
         self._incoming = None
+        retired = self._client
+        if isinstance(retired, ThreadClient):
+            retired.disable_fused()  # its later messages reach `handler`, which drops them
         self._client = incoming
         self.stats.connects += 1
         self.stats.rotations += 1
         held, self._incoming_buffer = self._incoming_buffer, []
         for payload, opcode in held:
             self._on_message(payload, opcode, time.monotonic_ns())
+        if isinstance(incoming, ThreadClient):
+            self._fused_in(incoming, incoming.enable_fused())
         return incoming
+
+    def _fused_in(self, client: ThreadClient, applied: int) -> None:
+        """A rotated-in reader thread now applies: it becomes the session's thread client.
+
+        Its `_tick` (counts, watchdog, conflated callback) is started by `_connection`. In
+        per-message mode, the `applied` messages `enable_fused` applied (those queued after the
+        held ones) get one callback with the book as they left it.
+        """
+        if not client.fused:
+            return  # no fusable feed: every message goes through `_on_message`
+        self._thread_client = client
+        if applied and self.on_update is not None and self.conflate_ms is None:
+            feed = next(iter(self.feeds.values()))
+            now = time.monotonic_ns()
+            self.on_update(
+                BookUpdate(
+                    feed.symbol,
+                    feed.book,
+                    FeedStatus.APPLIED,
+                    feed.stale,
+                    client.last_rx_ns,
+                    now,
+                    now,
+                    now,
+                )
+            )
 
     def _on_incoming(self, payload: bytes, opcode: int) -> None:
         self._incoming_buffer.append((payload, opcode))

@@ -11,6 +11,11 @@ through a file descriptor it watches with `loop.add_reader`.
     client.take_applied()                             # messages the thread applied since last call
     await client.close()
 
+With `fused=False` a feed's connection starts like one without a feed (every message goes to
+`on_message`) until `enable_fused()`: a connection being rotated in holds its messages in Python
+until it has bridged the sequence, then hands the feed to its thread. `disable_fused()` does the
+reverse (a retired connection stops touching the feed).
+
 Without a feed every data message is queued for `on_message` on the loop (same semantics as
 `WsClient`, one wake-up per batch of events). `per_message=` adds a callback the reader thread
 calls for every data message with the GIL held (off by default: it costs the GIL per message,
@@ -114,6 +119,7 @@ class ThreadClient:
         on_status: OnStatus | None = None,
         per_message: PerMessage | None = None,
         coalesce: float = 0.0,
+        fused: bool = True,
     ) -> ThreadClient:
         """Starts the reader thread and waits for the opening handshake.
 
@@ -130,6 +136,8 @@ class ThreadClient:
             coalesce: seconds; read at most once per interval, so messages arriving meanwhile
                 share one wake-up (less CPU per message, up to that much added latency). 0, the
                 default, reads each message as it arrives.
+            fused: with `feed`: apply on the thread from the start. False hands every message to
+                `on_message` (and skips `per_message`) until `enable_fused()`.
 
         Raises:
             ThreadHandshakeError: TCP, TLS or the WebSocket handshake failed.
@@ -149,6 +157,7 @@ class ThreadClient:
             open_timeout=opts.open_timeout,
             clock_ns=time.monotonic_ns(),
             coalesce=coalesce,
+            fused=fused,
         )
         client = cls(url, reader, opts, on_message, on_close, on_status, feed)
         client._loop.add_reader(client._fd, client._drain)
@@ -232,12 +241,38 @@ class ThreadClient:
         """Waits for the connection to end; returns (close code, reason)."""
         return await self._closed
 
+    # fusing ---------------------------------------------------------------------------------------
+    def enable_fused(self) -> int:
+        """Hands the feed to the thread (a connection opened with `fused=False`).
+
+        Applies, in order, the data messages the thread queued that `on_message` has not seen
+        yet, then lets the thread apply every later one; atomic with respect to the thread. Call
+        it on the loop once every message `on_message` received has been handled (no drain can
+        happen in between then). The statuses those applies produce reach `on_status` as usual.
+
+        Returns:
+            the messages applied by this call (0 without a feed, or when already fused).
+        """
+        return self._reader.enable_fused()
+
+    def disable_fused(self) -> bool:
+        """Takes the feed back: later data messages go to `on_message`. True if it was fused."""
+        return self._reader.disable_fused()
+
+    @property
+    def fused(self) -> bool:
+        """True while the thread applies data messages to the feed."""
+        return self._reader.fused
+
     # native counters ----------------------------------------------------------------------------
     def take_applied(self) -> int:
-        """Data messages the thread applied to the feed since the last call (0 without one)."""
+        """Data messages applied to the feed natively since the last call (0 without one).
+
+        Counts the thread's applies and `enable_fused`'s, not the messages `on_message` got.
+        """
         if self._feed is None:
             return 0
-        n = self._reader.messages
+        n = self._reader.applied
         new, self._applied_seen = n - self._applied_seen, n
         return new
 
@@ -245,6 +280,11 @@ class ThreadClient:
     def messages(self) -> int:
         """Data messages received by the thread."""
         return self._reader.messages
+
+    @property
+    def applied(self) -> int:
+        """Data messages applied to the feed natively (the thread's and `enable_fused`'s)."""
+        return self._reader.applied
 
     @property
     def last_rx_ns(self) -> int:
