@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,11 @@ def test_chaos_short(venue: str, tmp_path: Path) -> None:
         all_symbols=venue not in ONE_SYMBOL,
         tier=TIERS.get(venue),
     )
-    summary = asyncio.run(run_chaos(opts))
+    _assert_clean(asyncio.run(run_chaos(opts)), orders)
+
+
+def _assert_clean(summary: dict[str, Any], orders: int) -> str:
+    """Asserts a chaos run lost, duplicated and mismatched nothing; returns its summary text."""
     detail = json.dumps(summary, indent=1, default=str)
     assert summary["restarts"] >= 3, detail
     assert summary["lost"] == 0, detail
@@ -53,11 +58,38 @@ def test_chaos_short(venue: str, tmp_path: Path) -> None:
     assert summary["mismatched"] == 0, detail
     assert summary["bans"] == 0, detail
     assert summary["settle"]["open"] == 0, detail
-    assert orders <= summary["intents"] <= orders + 3, detail  # amends may add replacements
+    assert orders <= summary["intents"] <= orders + 3, detail
     assert summary["venue_orders"] > orders // 2, detail
     assert summary["fills"] > 0, detail
     assert len(summary["positions"]) >= 1, detail  # both instruments tradable
     assert summary["ok"], detail
+    return detail
+
+
+# WebSocket order entry (Binance WS API, OKX, Kraken v2) under the same faults and SIGKILLs: the
+# requests in flight when a worker dies are unknown outcomes like REST ones.
+WS_ENTRY_ORDERS = {"binance": 40, "okx": 40, "kraken": 16}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("venue", sorted(WS_ENTRY_ORDERS))
+def test_chaos_short_over_ws_order_entry(venue: str, tmp_path: Path) -> None:
+    orders = WS_ENTRY_ORDERS[venue]
+    opts = ChaosOptions(
+        venue=venue,
+        orders=orders,
+        seed=13,
+        faults="heavy",
+        crash_every=orders // 4,
+        ledger=tmp_path / "ledger.jsonl",
+        journal=tmp_path / "engine.journal",
+        all_symbols=True,
+        tier=TIERS.get(venue),
+        ws_entry=True,
+    )
+    summary = asyncio.run(run_chaos(opts))
+    detail = _assert_clean(summary, orders)
+    assert summary["ws_entry_requests"] >= orders // 2, detail
 
 
 def test_compare_catches_lost_duplicated_and_mismatched(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ class ChaosOptions:
     strategy: str = "random"
     all_symbols: bool = False
     tier: str | None = None
+    ws_entry: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -269,26 +270,32 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
     symbol = opts.symbol or ""
     size = opts.size or (opts.lot or Decimal(1)) * 100
     specs = _specs(opts, size)
-    async with rest:
+    async with rest, contextlib.AsyncExitStack() as stack:
         with contextlib.suppress(Exception):
             await clock.resync()
-        async with OrderManager.open(
-            adapter,
-            rest,
-            journal_path=opts.journal,
-            symbols=[sp.symbol for sp in specs],
-            clock=clock,
-            ssl=not loopback,
-        ) as om:
-            print(f"ready {om.intents} recovered={om.recovery.orders}", flush=True)
-            if mode == "settle":
-                await _settle(om, opts, [sp.symbol for sp in specs])
-            elif opts.strategy == "mm":
-                await _market_maker(om, opts, symbol, size)
-                print(f"done {om.intents}", flush=True)
-            else:
-                await _random_flow(om, opts, specs)
-                print(f"done {om.intents}", flush=True)
+        entry = await _ws_entry(opts, adapter, rest, limiter, clock, ssl=not loopback)
+        if entry is not None:
+            stack.push_async_callback(entry.close)
+        om = await stack.enter_async_context(
+            OrderManager.open(
+                adapter,
+                rest,
+                journal_path=opts.journal,
+                symbols=[sp.symbol for sp in specs],
+                clock=clock,
+                ssl=not loopback,
+                order_entry=entry,
+            )
+        )
+        print(f"ready {om.intents} recovered={om.recovery.orders}", flush=True)
+        if mode == "settle":
+            await _settle(om, opts, [sp.symbol for sp in specs])
+        elif opts.strategy == "mm":
+            await _market_maker(om, opts, symbol, size)
+            print(f"done {om.intents}", flush=True)
+        else:
+            await _random_flow(om, opts, specs)
+            print(f"done {om.intents}", flush=True)
     st = limiter.stats()
     print(
         "limiter "
@@ -304,6 +311,32 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
     if export is not None:
         export_orders(opts.journal, export)
     return 0
+
+
+async def _ws_entry(
+    opts: ChaosOptions, adapter: Any, rest: Any, limiter: Any, clock: Any, *, ssl: bool
+) -> Any:
+    """With `--ws-entry`, the venue's WebSocket order entry; None otherwise.
+
+    Started and given a few seconds to connect; the manager uses REST whenever it is not.
+    """
+    if not opts.ws_entry:
+        return None
+    from venuegate.oms.ws_entry import WsOrderEntry
+
+    if not hasattr(adapter, "ws_place"):
+        raise SystemExit(f"{opts.venue}: no WebSocket order entry (--ws-entry)")
+    entry = WsOrderEntry(
+        adapter,
+        ssl=ssl,
+        timeout_s=max(1.0, opts.timeout_s * 4),
+        limiter=limiter,
+        clock_ms=clock.now_ms,
+        rest=rest.call,
+    )
+    await entry.start()
+    await entry.wait_ready(5.0)
+    return entry
 
 
 def _dump_tasks() -> None:
@@ -448,7 +481,7 @@ async def _random_flow(om: Any, opts: ChaosOptions, specs: Sequence[_Spec]) -> N
         while len(pending) >= max(1, opts.concurrency):
             _done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         pending.add(asyncio.create_task(one()))
-        print(f"progress {om.intents}", flush=True)
+        print(f"progress {om.intents} ws={_ws_sent(om)}", flush=True)
     if pending:
         await asyncio.wait(pending)
 
@@ -486,8 +519,13 @@ async def _market_maker(om: Any, opts: ChaosOptions, symbol: str, size: Decimal)
                 with contextlib.suppress(ValueError):
                     nt = await om.amend(t.client_order_id, price=px)
                     quotes[side] = nt.client_order_id
-            print(f"progress {om.intents}", flush=True)
+            print(f"progress {om.intents} ws={_ws_sent(om)}", flush=True)
         await asyncio.sleep(0.02)
+
+
+def _ws_sent(om: Any) -> int:
+    """Requests this worker sent over WebSocket order entry (0 without one)."""
+    return int(getattr(om.order_entry, "sent", 0))
 
 
 def vars_of(obj: Any) -> dict[str, Any]:
@@ -579,6 +617,7 @@ async def run_chaos(  # noqa: PLR0912, PLR0915 - one linear script: set up, loop
         "worker_failures": failures,
         "settle": settled,
         "limiter": opts.extra.get("limiter", {}),
+        "ws_entry_requests": opts.extra.get("ws_entry_requests", 0) if opts.ws_entry else None,
         "elapsed_s": round(time.monotonic() - started, 1),
     }
     ok = settled.get("open", 1) == 0
@@ -601,6 +640,8 @@ def _optional_args(opts: ChaosOptions, export: Path | None) -> list[str]:
         args.append("--all-symbols")
     if opts.tier:
         args += ["--tier", opts.tier]
+    if opts.ws_entry:
+        args.append("--ws-entry")
     if export is not None:
         args += ["--export", str(export)]
     return args
@@ -641,13 +682,18 @@ async def _run_child(
     assert proc.stdout is not None  # noqa: S101 - PIPE was asked for
     killed = False
     settled: dict[str, Any] = {}
+    ws_sent = 0
     while True:
         line = await proc.stdout.readline()
         if not line:
             break
         text = line.decode().strip()
         if text.startswith("progress "):
-            progress = int(text.split()[1])
+            words = text.split()
+            progress = int(words[1])
+            for w in words[2:]:
+                if w.startswith("ws="):
+                    ws_sent = int(w[3:])
             if kill_at is not None and progress >= kill_at and not killed:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(proc.pid, signal.SIGKILL)
@@ -662,6 +708,7 @@ async def _run_child(
         elif text and os.environ.get("VENUEGATE_CHAOS_VERBOSE"):
             print(f"[worker] {text}", file=sys.stderr)
     code = await proc.wait()
+    opts.extra["ws_entry_requests"] = opts.extra.get("ws_entry_requests", 0) + ws_sent
     return code, progress, killed, settled
 
 
@@ -709,6 +756,11 @@ def add_chaos_arguments(p: argparse.ArgumentParser) -> None:
         help="simulator only: the random flow trades every instrument the simulator lists "
         "(per-symbol rate windows, positions and reconciliation exercised at once)",
     )  # fmt: skip
+    p.add_argument(
+        "--ws-entry", action="store_true",
+        help="place, amend and cancel over the venue's WebSocket order entry while it is "
+        "connected (Binance WS API, OKX, Kraken v2), REST otherwise; queries stay on REST",
+    )  # fmt: skip
 
 
 def options_from(ns: argparse.Namespace) -> ChaosOptions:
@@ -738,6 +790,7 @@ def options_from(ns: argparse.Namespace) -> ChaosOptions:
         strategy=ns.strategy,
         all_symbols=ns.all_symbols,
         tier=ns.tier,
+        ws_entry=ns.ws_entry,
     )
 
 

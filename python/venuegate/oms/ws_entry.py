@@ -214,6 +214,7 @@ class WsOrderEntry:
         self._closing = False
         self.ready = asyncio.Event()
         self.connects = 0
+        self.sent = 0  # requests written to the socket (answered or not)
         self.last_error: BaseException | None = None
 
     def __repr__(self) -> str:
@@ -309,6 +310,7 @@ class WsOrderEntry:
                     f"{self.venue}: WebSocket send failed ({type(exc).__name__})",
                     venue=self.venue,
                 ) from None
+            self.sent += 1
             try:
                 async with asyncio.timeout(self.timeout_s):
                     return await fut
