@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,6 +33,30 @@ from venuegate.venues.base import Amend, Endpoints
 from venuegate.venues.okx import Adapter
 
 SYM = "BTC-USDT"
+
+
+def test_fills_listing_during_a_venue_clock_skew_has_the_newest_fills() -> None:
+    """Trades carry the matching engine's time; a skewed venue clock must not hide them (the
+    listing without `end` has no upper bound)."""
+
+    async def go() -> None:
+        async with okx() as (sim, ad, rest):
+            ex = sim.exchange("okx")
+            ctx = sim.contexts["okx"]
+            ctx.skew_ms, ctx.skew_until = -8_000, time.time() + 30  # the venue's clock is behind
+            since = ex._clock_ms() - 60_000
+            _, ask = ex.touch(SYM)
+            await place(
+                ad,
+                rest,
+                limit("skew1", Side.BUY, ask + Decimal(5), time_in_force=TimeInForce.IOC),
+            )
+            truth = ex.trades(sim.credentials("okx").api_key, SYM)
+            assert truth
+            got = ad.parse_fills(await rest.call(ad.fills(SYM, since)))
+            assert sorted(r.trade_id or "" for r in got) == sorted(f.trade_id for f in truth)
+
+    run(go())
 
 
 @contextlib.asynccontextmanager

@@ -638,7 +638,9 @@ class Api(VenueApi):
         now = self.ctx.now_ms()
         try:
             begin = int(q.get("begin") or 0)
-            end = int(q.get("end") or now + 1)
+            # No `end`: no upper bound. (Not "before now": trades carry the matching engine's
+            # time, and a CLOCK_SKEW fault moves `now` behind them, which hid the newest fills.)
+            end = int(q["end"]) if q.get("end") else None
             limit = min(int(q.get("limit") or 100), 100)
         except ValueError:
             return _err(400, "51000", "Parameter begin error")
@@ -646,7 +648,8 @@ class Api(VenueApi):
         trades = [
             f
             for f in self.ex.trades(account, q.get("instId") or None, begin)
-            if f.ts_ms < end and (not q.get("ordId") or f.venue_order_id == q["ordId"])
+            if (end is None or f.ts_ms < end)
+            and (not q.get("ordId") or f.venue_order_id == q["ordId"])
         ]
         trades.reverse()  # newest first
         return self._ok([self.fill_json(f) for f in trades[:limit]])
