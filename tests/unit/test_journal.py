@@ -11,6 +11,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from venuegate.auth import signer
@@ -26,6 +27,7 @@ from venuegate.oms.journal import (
     Record,
     ReportRecord,
     StateRecord,
+    decode_record,
     export_orders,
     read_journal,
     read_records,
@@ -405,3 +407,16 @@ def test_unknown_record_kind_is_a_journal_error(tmp_path: Path) -> None:
         j.append(IntentRecord.KIND, b"\xc1")
     with pytest.raises(JournalError, match="does not decode"):
         read_records(path)
+
+
+def test_state_record_venue_filled_round_trips_and_older_records_still_decode() -> None:
+    rec = StateRecord(1, "c1", "filled", "v1", "0.15", "100", "0", None, None, "0.15")
+    back = decode_record(StateRecord.KIND, msgspec.msgpack.encode(rec))
+    assert back == rec
+    # A record written before the field existed (nine fields) decodes with it unset.
+    old = msgspec.msgpack.encode([1, "c1", "filled", "v1", "0.15", "100", "0", None, None])
+    older = decode_record(StateRecord.KIND, old)
+    assert isinstance(older, StateRecord)
+    assert older.venue_filled is None
+    with pytest.raises(TypeError, match="venue_filled"):
+        StateRecord(1, "c1", "filled", "v1", "0.15", "100", "0", venue_filled=0.15)  # type: ignore[arg-type]

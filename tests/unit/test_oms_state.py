@@ -786,3 +786,22 @@ def test_alarm_callback_receives_alarms_and_cannot_break_the_machine() -> None:
     assert t.state is S.FILLED
     assert seen == sm.alarms
     assert seen[0] == Alarm(AlarmKind.OVERFILL, "binance", "c1", seen[0].detail)
+
+
+def test_restore_keeps_fills_the_venue_reported_but_not_yet_fetched(
+    sm: OrderStateMachine,
+) -> None:
+    # The venue said FILLED 0.15 (no trade ids), the process died before fetching the fills:
+    # the restart must still know 0.15 is missing, so the reconciler fetches it.
+    t = sm.restore(
+        _order(qty="0.15"),
+        intent_id=1,
+        state=S.FILLED,
+        venue_order_id="v1",
+        fills=(),
+        replaces=None,
+        venue_filled_qty=D("0.15"),
+    )
+    assert (t.state, t.filled_qty, t.missing_fill_qty) == (S.FILLED, D(0), D("0.15"))
+    sm.apply(_fill("t1", "0.15", cid="c1"))
+    assert (t.filled_qty, t.missing_fill_qty) == (D("0.15"), D(0))

@@ -191,6 +191,7 @@ class OrderManager:
         self._next_intent = 1
         self._by_venue_id: dict[str, str] = {}
         self._sent_at: dict[str, float] = {}
+        self._fills_again: dict[str, int] = {}  # "fills:<symbol>" -> since_ms of a re-fetch
         self._resolving: dict[str, asyncio.Task[None]] = {}
         self._reconcile_lock = asyncio.Lock()
         self._fills_since_ms: dict[str, int] = {}
@@ -302,6 +303,11 @@ class OrderManager:
                 replaces=st.replaces if st is not None else None,
                 replaced_by=replaced_by.get(cid),
                 adopted=intent.intent_id <= 0,
+                venue_filled_qty=(
+                    Decimal(st.venue_filled)
+                    if st is not None and st.venue_filled is not None
+                    else None
+                ),
             )
             if t.venue_order_id:
                 self._by_venue_id[t.venue_order_id] = cid
@@ -438,6 +444,7 @@ class OrderManager:
             str(t.filled_qty),
             _dec(t.average_price),
             t.replaces,
+            str(t.venue_filled_qty) if t.missing_fill_qty > 0 else None,
         )
 
     def _journal_transition(self, tr: Transition, extra: Sequence[Record] = ()) -> None:
@@ -503,13 +510,20 @@ class OrderManager:
 
     def _schedule_fills(self, t: TrackedOrder) -> None:
         key = f"fills:{t.symbol}"
-        if key in self._resolving and not self._resolving[key].done():
-            return
         since = self._since_ms(t.client_order_id)
+        if key in self._resolving and not self._resolving[key].done():
+            # A fetch is under way, maybe asked before this order's fills existed: it fetches
+            # once more when done (from the oldest start asked for meanwhile).
+            again = self._fills_again.get(key)
+            self._fills_again[key] = since if again is None else min(again, since)
+            return
 
         async def fetch() -> None:
-            await asyncio.sleep(0.05)  # let a burst of reports land first
-            await self._fetch_fills_retrying(t.symbol, since)
+            start: int | None = since
+            while start is not None:
+                await asyncio.sleep(0.05)  # let a burst of reports land first
+                await self._fetch_fills_retrying(t.symbol, start)
+                start = self._fills_again.pop(key, None)
 
         task = asyncio.create_task(fetch(), name=key)
         self._resolving[key] = task

@@ -256,6 +256,9 @@ class StateRecord(msgspec.Struct, frozen=True, array_like=True):
         filled_qty: decimal string.
         avg_price: decimal string, None before the first fill.
         replaces: the client order id of the order this one replaced (cancel-replace).
+        venue_filled: decimal string: the highest cumulative filled quantity the venue
+            reported, when it is above `filled_qty` (fills the engine has yet to fetch: a
+            restart must still fetch them). None otherwise, and in journals written before it.
     """
 
     KIND: ClassVar[int] = 5
@@ -268,9 +271,10 @@ class StateRecord(msgspec.Struct, frozen=True, array_like=True):
     filled_qty: str
     avg_price: str | None = None
     replaces: str | None = None
+    venue_filled: str | None = None
 
     def __post_init__(self) -> None:
-        _check_decimals(self, ("quantity", "price", "filled_qty", "avg_price"))
+        _check_decimals(self, ("quantity", "price", "filled_qty", "avg_price", "venue_filled"))
 
 
 class MarkerRecord(msgspec.Struct, frozen=True, array_like=True):

@@ -466,6 +466,7 @@ class OrderStateMachine:
         replaced_by: str | None = None,
         adopted: bool = False,
         reason: str | None = None,
+        venue_filled_qty: Decimal | None = None,
     ) -> TrackedOrder:
         """Rebuilds a tracked order from the journal: its last recorded state and its fills.
 
@@ -475,6 +476,8 @@ class OrderStateMachine:
         and overfills still alarm). A restored PENDING_CANCEL / PENDING_REPLACE keeps its
         pending flag (the amend's terms are not known: the reconciler queries); a restored
         UNKNOWN doubts the place when no venue order id or fill is known, else the amend.
+        `venue_filled_qty` (the journal's `venue_filled`) restores the venue's reported
+        cumulative fill, so fills still to fetch stay `missing_fill_qty` across a restart.
 
         Raises:
             ValueError: the client order id is already tracked.
@@ -496,6 +499,8 @@ class OrderStateMachine:
         self._orders[cid] = t
         for f in fills:
             self._add_fill(t, f)
+        if venue_filled_qty is not None:  # fills the venue reported that are still to fetch
+            self._venue_filled(t, venue_filled_qty)
         if t.fills and state is not _S.REJECTED:
             t.acked = True
         if state is _S.UNKNOWN:
