@@ -40,6 +40,7 @@ __all__ = [
     "StreamEvents",
     "VenueAdapter",
     "VenueStatus",
+    "WsRequest",
 ]
 
 
@@ -119,6 +120,26 @@ class Amend:
     quantity: Decimal | None = None
     price: Decimal | None = None
     new_client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WsRequest:
+    """A WebSocket order-entry request awaiting its answer.
+
+    What it asked, so the answer is parsed as the REST answer of the same call
+    (`VenueAdapter.parse_ws_reports`).
+
+    Attributes:
+        op: PLACE, CANCEL or AMEND.
+        order: the order as sent.
+        amend: the change, for AMEND.
+        rid: the order entry's request id, where the venue's own id differs from it.
+    """
+
+    op: Op
+    order: Order
+    amend: Amend | None = None
+    rid: str = ""
 
 
 class AmendMode(StrEnum):
@@ -325,6 +346,14 @@ class VenueAdapter(ABC):
     @abstractmethod
     def parse_amend(self, order: Order, amend: Amend, resp: HttpResponse) -> list[VenueReport]:
         """Reports from an amend answer (AMENDED; or CANCELED + ACK of the replacement)."""
+
+    def parse_ws_reports(self, what: WsRequest, resp: HttpResponse) -> list[VenueReport]:
+        """A WebSocket order-entry answer, in its REST answer's form, parsed as that one."""
+        if what.op is Op.PLACE:
+            return self.parse_place(what.order, resp)
+        if what.op is Op.CANCEL:
+            return self.parse_cancel(what.order, resp)
+        return self.parse_amend(what.order, what.amend or Amend(), resp)
 
     @abstractmethod
     def query(self, order: Order) -> HttpCall:

@@ -69,6 +69,7 @@ from venuegate.venues.base import (
     StreamEvents,
     VenueAdapter,
     VenueStatus,
+    WsRequest,
 )
 
 __all__ = [
@@ -275,13 +276,6 @@ WS_METHODS: Final[Mapping[tuple[str, str], str]] = {
 """REST order endpoint → its WebSocket API method (same parameters, answers and codes)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _WsRequest:
-    op: Op
-    order: Order
-    amend: Amend | None = None
-
-
 class Adapter(VenueAdapter):
     """Binance spot.
 
@@ -321,7 +315,7 @@ class Adapter(VenueAdapter):
         # myTrades carries orderId only: remember client ids seen in other answers.
         self._client_ids: dict[str, str] = {}
         # WebSocket API requests awaiting their answer: request id → what was asked.
-        self._ws_requests: dict[str, _WsRequest] = {}
+        self._ws_requests: dict[str, WsRequest] = {}
 
     def __repr__(self) -> str:
         return f"binance.Adapter(rest_url={self.endpoints.rest_url!r})"
@@ -849,7 +843,7 @@ class Adapter(VenueAdapter):
         return None
 
     def _ws_request(self, call: HttpCall, req_id: str, timestamp_ms: int | None,
-                    what: _WsRequest) -> str:  # fmt: skip
+                    what: WsRequest) -> str:  # fmt: skip
         method = WS_METHODS.get((call.method, call.path))
         if method is None:  # pragma: no cover - only order calls reach here
             raise ConfigError(f"no WebSocket API method for {call.path}", venue=VENUE)
@@ -864,12 +858,12 @@ class Adapter(VenueAdapter):
     def ws_place(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
         """`order.place` with the parameters of `POST /api/v3/order` (FULL answer)."""
         return self._ws_request(self.place(order), req_id, timestamp_ms,
-                                _WsRequest(Op.PLACE, order))  # fmt: skip
+                                WsRequest(Op.PLACE, order))  # fmt: skip
 
     def ws_cancel(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
         """`order.cancel` by `origClientOrderId`."""
         return self._ws_request(self.cancel(order), req_id, timestamp_ms,
-                                _WsRequest(Op.CANCEL, order))  # fmt: skip
+                                WsRequest(Op.CANCEL, order))  # fmt: skip
 
     def ws_amend(
         self, order: Order, amend: Amend, req_id: str, timestamp_ms: int | None = None
@@ -880,18 +874,11 @@ class Adapter(VenueAdapter):
         client order id.
         """
         return self._ws_request(self.amend(order, amend), req_id, timestamp_ms,
-                                _WsRequest(Op.AMEND, order, amend))  # fmt: skip
+                                WsRequest(Op.AMEND, order, amend))  # fmt: skip
 
     def ws_forget(self, req_id: str) -> None:
         """Drops a request whose answer will not be waited for (timeout, disconnect)."""
         self._ws_requests.pop(req_id, None)
-
-    def _parse_ws(self, what: _WsRequest, resp: HttpResponse) -> list[VenueReport]:
-        if what.op is Op.PLACE:
-            return self.parse_place(what.order, resp)
-        if what.op is Op.CANCEL:
-            return self.parse_cancel(what.order, resp)
-        return self.parse_amend(what.order, what.amend or Amend(), resp)
 
     def parse_ws_answer(
         self, data: str | bytes
@@ -927,7 +914,7 @@ class Adapter(VenueAdapter):
                     headers["retry-after"] = str(after)
             raw = json.dumps(body, default=str).encode()
             resp = HttpResponse(status, headers, raw)
-            return rid, self._parse_ws(what, resp)
+            return rid, self.parse_ws_reports(what, resp)
         except VenueError as exc:
             return rid, exc
         except (VenuegateError, ValueError, TypeError, KeyError, AttributeError) as exc:

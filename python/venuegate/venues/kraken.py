@@ -49,7 +49,6 @@ import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -87,6 +86,7 @@ from venuegate.venues.base import (
     StreamEvents,
     VenueAdapter,
     VenueStatus,
+    WsRequest,
 )
 
 __all__ = [
@@ -412,7 +412,7 @@ class Adapter(VenueAdapter):
         # integer `req_id`s and what each one asked, by req_id and by WsOrderEntry's id.
         self._ws_token: Secret | None = None
         self._ws_req_ids = itertools.count(1)
-        self._ws_requests: dict[int, _WsRequest] = {}
+        self._ws_requests: dict[int, WsRequest] = {}
         self._ws_by_rid: dict[str, int] = {}
 
     # -- identifiers ---------------------------------------------------------------------
@@ -972,7 +972,7 @@ class Adapter(VenueAdapter):
         """`{"method":"ping"}` (https://docs.kraken.com/api/docs/websocket-v2/ping)."""
         return '{"method":"ping"}'
 
-    def _ws_send(self, method: str, params: Mapping[str, Any], what: _WsRequest) -> str:
+    def _ws_send(self, method: str, params: Mapping[str, Any], what: WsRequest) -> str:
         if self._ws_token is None:
             raise AuthError("kraken: no WebSocket token (ws_entry_prepare first)", venue=VENUE)
         n = next(self._ws_req_ids)
@@ -984,19 +984,19 @@ class Adapter(VenueAdapter):
     def ws_place(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
         """`add_order` (the params of `place`: same mapping, same refusals)."""
         params = self.ws_add_order_params(order)
-        return self._ws_send("add_order", params, _WsRequest(req_id, Op.PLACE, order))
+        return self._ws_send("add_order", params, WsRequest(Op.PLACE, order, rid=req_id))
 
     def ws_cancel(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
         """`cancel_order` by `order_id` when known, else `cl_ord_id`."""
         params = self.ws_cancel_order_params(order)
-        return self._ws_send("cancel_order", params, _WsRequest(req_id, Op.CANCEL, order))
+        return self._ws_send("cancel_order", params, WsRequest(Op.CANCEL, order, rid=req_id))
 
     def ws_amend(
         self, order: Order, amend: Amend, req_id: str, timestamp_ms: int | None = None
     ) -> str:
         """`amend_order` (in place, as AmendOrder)."""
         params = self.ws_amend_order_params(order, amend)
-        return self._ws_send("amend_order", params, _WsRequest(req_id, Op.AMEND, order, amend))
+        return self._ws_send("amend_order", params, WsRequest(Op.AMEND, order, amend, rid=req_id))
 
     def ws_forget(self, req_id: str) -> None:
         """Drops a request whose answer will not be waited for (timeout, disconnect)."""
@@ -1004,7 +1004,7 @@ class Adapter(VenueAdapter):
         if n is not None:
             self._ws_requests.pop(n, None)
 
-    def _ws_answered(self, msg: object) -> _WsRequest | None:
+    def _ws_answered(self, msg: object) -> WsRequest | None:
         """The pending request `msg` answers (now no longer pending), or None."""
         if not isinstance(msg, Mapping) or "success" not in msg:
             return None
@@ -1018,13 +1018,6 @@ class Adapter(VenueAdapter):
         del self._ws_requests[n]
         self._ws_by_rid.pop(what.rid, None)
         return what
-
-    def _parse_ws(self, what: _WsRequest, resp: HttpResponse) -> list[VenueReport]:
-        if what.op is Op.PLACE:
-            return self.parse_place(what.order, resp)
-        if what.op is Op.CANCEL:
-            return self.parse_cancel(what.order, resp)
-        return self.parse_amend(what.order, what.amend or Amend(), resp)
 
     def parse_ws_answer(
         self, data: str | bytes
@@ -1045,7 +1038,7 @@ class Adapter(VenueAdapter):
         if what is None:
             return None, []
         try:
-            return what.rid, self._parse_ws(what, ws_answer_as_rest(what.op, msg))
+            return what.rid, self.parse_ws_reports(what, ws_answer_as_rest(what.op, msg))
         except VenueError as exc:
             return what.rid, exc
         except (VenuegateError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -1137,14 +1130,6 @@ _TOKEN_TTL_S = 900.0
 """A token's validity for a first connection when GetWebSocketsToken does not say (`expires`)."""
 _TOKEN_RENEW_AT = 2 / 3
 """WS order entry fetches a new token after this share of the old one's validity."""
-
-
-@dataclass(frozen=True, slots=True)
-class _WsRequest:
-    rid: str  # WsOrderEntry's request id
-    op: Op
-    order: Order
-    amend: Amend | None = None
 
 
 def _ws_request_text(method: str, params: Mapping[str, Any], token: str, req_id: int) -> str:

@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Final, NoReturn
 
@@ -77,6 +76,7 @@ from venuegate.venues.base import (
     StreamEvents,
     VenueAdapter,
     VenueStatus,
+    WsRequest,
 )
 
 __all__ = ["ENDPOINTS", "ERRORS", "WS_OPS", "Adapter", "OkxPrivateStream", "dumps"]
@@ -261,13 +261,6 @@ WS_OPS: Final[Mapping[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _WsRequest:
-    op: Op
-    order: Order
-    amend: Amend | None = None
-
-
 def _ws_event_error(msg: Mapping[str, Any]) -> VenueError:
     """A WebSocket `error` event (or a refused login) classified (#error-code-websocket-public).
 
@@ -299,7 +292,7 @@ class Adapter(VenueAdapter):
             raise ConfigError("the okx adapter needs an OKX signer", venue="okx")
         super().__init__(endpoints=endpoints, signer=signer)
         self._open: dict[str, str] = {}  # client order id → instId, of orders seen open
-        self._ws_requests: dict[str, _WsRequest] = {}  # WebSocket request id → what was asked
+        self._ws_requests: dict[str, WsRequest] = {}  # WebSocket request id → what was asked
 
     # -- identifiers ---------------------------------------------------------------------
     def new_client_order_id(self, session: str, n: int) -> str:
@@ -797,7 +790,7 @@ class Adapter(VenueAdapter):
         """The text "ping": OKX closes a connection silent for 30 s; the answer is "pong"."""
         return "ping"
 
-    def _ws_request(self, call: HttpCall, req_id: str, what: _WsRequest) -> str:
+    def _ws_request(self, call: HttpCall, req_id: str, what: WsRequest) -> str:
         op = WS_OPS[call.path]
         if not req_id.isalnum() or len(req_id) > 32:
             raise ConfigError("okx WebSocket ids are alphanumeric, at most 32", venue="okx")
@@ -807,30 +800,21 @@ class Adapter(VenueAdapter):
 
     def ws_place(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
         """`op: order` with the body of `POST /api/v5/trade/order`."""
-        return self._ws_request(self.place(order), req_id, _WsRequest(Op.PLACE, order))
+        return self._ws_request(self.place(order), req_id, WsRequest(Op.PLACE, order))
 
     def ws_cancel(self, order: Order, req_id: str, timestamp_ms: int | None = None) -> str:
         """`op: cancel-order` by `clOrdId`."""
-        return self._ws_request(self.cancel(order), req_id, _WsRequest(Op.CANCEL, order))
+        return self._ws_request(self.cancel(order), req_id, WsRequest(Op.CANCEL, order))
 
     def ws_amend(
         self, order: Order, amend: Amend, req_id: str, timestamp_ms: int | None = None
     ) -> str:
         """`op: amend-order` (`newSz` total / `newPx`, by `clOrdId`)."""
-        return self._ws_request(
-            self.amend(order, amend), req_id, _WsRequest(Op.AMEND, order, amend)
-        )
+        return self._ws_request(self.amend(order, amend), req_id, WsRequest(Op.AMEND, order, amend))
 
     def ws_forget(self, req_id: str) -> None:
         """Drops a request whose answer will not be waited for (timeout, disconnect)."""
         self._ws_requests.pop(req_id, None)
-
-    def _parse_ws(self, what: _WsRequest, resp: HttpResponse) -> list[VenueReport]:
-        if what.op is Op.PLACE:
-            return self.parse_place(what.order, resp)
-        if what.op is Op.CANCEL:
-            return self.parse_cancel(what.order, resp)
-        return self.parse_amend(what.order, what.amend or Amend(), resp)
 
     def parse_ws_answer(
         self, data: str | bytes
@@ -854,7 +838,7 @@ class Adapter(VenueAdapter):
             return None, []
         resp = HttpResponse(200, {}, text.encode())
         try:
-            return rid, self._parse_ws(what, resp)
+            return rid, self.parse_ws_reports(what, resp)
         except VenueError as exc:
             return rid, exc
         except (VenuegateError, ValueError, TypeError, KeyError, AttributeError) as exc:
