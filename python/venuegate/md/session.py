@@ -479,19 +479,7 @@ class BookSession:
             if not feed.stale:
                 self._throttles[feed.symbol].reset()
             if self.on_update is not None and self.conflate_ms is not None:
-                now = time.monotonic_ns()
-                self.on_update(
-                    BookUpdate(
-                        feed.symbol,
-                        feed.book,
-                        FeedStatus.APPLIED,
-                        feed.stale,
-                        client.last_rx_ns,
-                        now,
-                        now,
-                        now,
-                    )
-                )
+                self._thread_update(feed, client)
 
     def _on_read(
         self, feed: VenueBookFeed, decoder: WsDecoder, data: bytes, recv_ns: int
@@ -654,20 +642,24 @@ class BookSession:
             return  # no fusable feed: every message goes through `_on_message`
         self._thread_client = client
         if applied and self.on_update is not None and self.conflate_ms is None:
-            feed = next(iter(self.feeds.values()))
-            now = time.monotonic_ns()
-            self.on_update(
-                BookUpdate(
-                    feed.symbol,
-                    feed.book,
-                    FeedStatus.APPLIED,
-                    feed.stale,
-                    client.last_rx_ns,
-                    now,
-                    now,
-                    now,
-                )
+            self._thread_update(next(iter(self.feeds.values())), client)
+
+    def _thread_update(self, feed: VenueBookFeed, client: ThreadClient) -> None:
+        """`on_update` with the book a reader thread applied to (stamped at its last read)."""
+        assert self.on_update is not None  # noqa: S101 - callers check
+        now = time.monotonic_ns()
+        self.on_update(
+            BookUpdate(
+                feed.symbol,
+                feed.book,
+                FeedStatus.APPLIED,
+                feed.stale,
+                client.last_rx_ns,
+                now,
+                now,
+                now,
             )
+        )
 
     def _on_incoming(self, payload: bytes, opcode: int) -> None:
         self._incoming_buffer.append((payload, opcode))
