@@ -456,7 +456,8 @@ impl Shared {
         }
     }
 
-    /// Applies one data message to the locked feed and book: counts it, records its latency.
+    /// Applies one data message to the locked feed and book: counts it and, when asked, records
+    /// its receive → applied latency.
     /// Returns the status, when it was applied, and the event to report (a status that needs a
     /// resync, or the feed becoming synced), if any.
     fn apply(
@@ -465,12 +466,15 @@ impl Shared {
         book: &mut Book,
         payload: &[u8],
         recv_ns: u64,
+        record_latency: bool,
     ) -> (FeedStatus, u64, Option<Event>) {
         let was_synced = feed.state() == SyncState::Synced;
         let status = feed.apply(book, payload);
         let applied_ns = self.now_ns();
         self.counters.applied.fetch_add(1, Ordering::Relaxed);
-        self.latency.record(applied_ns.saturating_sub(recv_ns));
+        if record_latency {
+            self.latency.record(applied_ns.saturating_sub(recv_ns));
+        }
         let report = if status as u8 >= FeedStatus::Gap as u8 {
             true
         } else {
@@ -589,7 +593,9 @@ impl Reader {
                     payload, recv_ns, ..
                 } => {
                     applied += 1;
-                    let (_, _, report) = shared.apply(&mut feed, &mut book, &payload, recv_ns);
+                    // Not recorded: these waited for the bridge, not for the thread.
+                    let (_, _, report) =
+                        shared.apply(&mut feed, &mut book, &payload, recv_ns, false);
                     events.extend(report);
                 }
                 other => events.push_back(other),
@@ -1031,7 +1037,7 @@ impl Loop<'_> {
             self.notify = true;
             return;
         }
-        let (status, applied_ns, report) = shared.apply(feed, book, payload, recv_ns);
+        let (status, applied_ns, report) = shared.apply(feed, book, payload, recv_ns, true);
         if let Some(event) = report {
             shared.push(event);
             self.notify = true;

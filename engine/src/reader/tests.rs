@@ -593,7 +593,9 @@ fn enable_fused_applies_the_queued_messages_once_in_order_then_the_thread_applie
         assert_eq!(stats.gaps, 0);
         assert_eq!(feed.state(), SyncState::Synced);
     }
-    assert_eq!(reader.latency().count(), 4);
+    // Only the thread's own applies are timed (the two enable_fused applied waited for the
+    // bridge, not for the thread).
+    assert_eq!(reader.latency().count(), 2);
     // Retired: later messages are queued again and the feed is left alone.
     assert!(reader.disable_fused());
     assert!(!reader.is_fused());

@@ -629,6 +629,11 @@ class BookSession:
             self._on_message(payload, opcode, time.monotonic_ns())
         if isinstance(incoming, ThreadClient):
             self._fused_in(incoming, incoming.enable_fused())
+        # A gap the retired connection hit just before the switch reported on that connection,
+        # whose events are now dropped: a stale book would wait for the next reconnect.
+        for symbol, feed in self.feeds.items():
+            if feed.stale:
+                self._schedule_resync(symbol)
         return incoming
 
     def _fused_in(self, client: ThreadClient, applied: int) -> None:
