@@ -443,9 +443,12 @@ class _Tokens(RestCaller):
         self.token = token
         self.expires = expires
         self.calls = 0
+        self.fail = False  # token calls fail (a REST outage) while set
         self.seen: list[str] = []
 
     async def __call__(self, call: HttpCall) -> HttpResponse:
+        if self.fail and call.path.endswith("/GetWebSocketsToken"):
+            raise OSError("REST unreachable")
         resp = await self.rest(call)
         if call.path.endswith("/GetWebSocketsToken"):
             self.calls += 1
@@ -514,6 +517,11 @@ def test_kraken_bad_token_is_auth(caplog: pytest.LogCaptureFixture) -> None:
                     assert bogus not in repr(entry)
                     assert bogus not in repr(vars(ad))  # the adapter keeps it as a Secret
                     assert sim.exchange("kraken").open_orders(_acct(sim, "kraken")) == []
+                    # The refused credentials drop the connection; the reconnect fetches anew.
+                    deadline = asyncio.get_running_loop().time() + 5
+                    while tokens.calls < 2:
+                        assert asyncio.get_running_loop().time() < deadline
+                        await asyncio.sleep(0.02)
 
     run(main(), timeout=20)
     assert bogus not in caplog.text
@@ -552,6 +560,32 @@ def test_kraken_token_is_fetched_per_connection_and_renewed() -> None:
                     assert ack.kind is ReportKind.ACK
 
     run(main(), timeout=20)
+
+
+def test_kraken_connection_is_dropped_when_its_token_cannot_be_renewed() -> None:
+    """Renewal keeps failing (REST down): before the token's life ends the connection is
+    dropped (requests go over REST instead of into refusals); it comes back with a new token."""
+
+    async def main() -> None:
+        async with TradeSim(["kraken"], seed=3, profile="none", step_hz=0) as sim:
+            ad0 = _adapter(sim, "kraken")
+            async with RestClient(ad0, ssl=False) as rest:
+                tokens = _Tokens(rest, expires=1)  # renewal due after 2/3 s, dropped at 0.93 s
+                async with _entry(sim, "kraken", rest=tokens) as (_ad, entry):
+                    assert await entry.wait_ready(5.0)
+                    tokens.fail = True
+                    loop = asyncio.get_running_loop()
+                    start = loop.time()
+                    while entry.ready.is_set():
+                        assert loop.time() - start < 3.0
+                        await asyncio.sleep(0.02)
+                    assert entry.connects == 1
+                    assert isinstance(entry.last_error, OSError)
+                    tokens.fail = False
+                    assert await entry.wait_ready(10.0)
+                    assert entry.connects == 2
+
+    run(main(), timeout=30)
 
 
 def test_kraken_order_kinds_over_websocket() -> None:

@@ -61,7 +61,13 @@ from venuegate.net.priority import RequestCost
 from venuegate.oms.types import VenueReport
 from venuegate.venues.base import Amend, HttpCall, RestCaller
 
-__all__ = ["WsEntryAdapter", "WsEntryPreparer", "WsOrderEntry"]
+__all__ = ["RENEW_GRACE", "WsEntryAdapter", "WsEntryPreparer", "WsOrderEntry"]
+
+_ENTRY_SERIAL = itertools.count(1)
+
+RENEW_GRACE = 1.4
+"""A connection whose preparation was not renewed within this many times the delay the last
+preparation asked for is dropped (see `WsOrderEntry._renew`)."""
 
 log = logging.getLogger("venuegate.oms.ws_entry")
 
@@ -208,12 +214,16 @@ class WsOrderEntry:
         self._ssl = ssl
         self._backoff = backoff or Backoff(0.05, 5.0)
         self._ids = itertools.count(1)
+        # Unique among the entries of the process (several may share one adapter, whose maps
+        # are keyed by these ids); letters and digits only (OKX's `id` alphabet).
+        self._rid_prefix = f"vg{next(_ENTRY_SERIAL)}n"
         self._pending: dict[str, asyncio.Future[list[VenueReport]]] = {}
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.ready = asyncio.Event()
         self.connects = 0
+        self._closers: set[asyncio.Task[Any]] = set()
         self.sent = 0  # requests written to the socket (answered or not)
         self.last_error: BaseException | None = None
 
@@ -297,7 +307,7 @@ class WsOrderEntry:
         ws = self._ws
         if not self.ready.is_set() or ws is None or ws.closed:
             raise self._not_connected()
-        rid = f"vg{next(self._ids)}"
+        rid = f"{self._rid_prefix}{next(self._ids)}"
         msg = build(rid, self._timestamp())
         fut: asyncio.Future[list[VenueReport]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
@@ -390,7 +400,7 @@ class WsOrderEntry:
             self._backoff.reset()
             tasks = [asyncio.create_task(self._keepalive(ws))]
             if renew_s is not None:
-                tasks.append(asyncio.create_task(self._renew(renew_s)))
+                tasks.append(asyncio.create_task(self._renew(ws, renew_s)))
             try:
                 async for msg in ws:
                     if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
@@ -420,6 +430,10 @@ class WsOrderEntry:
         rid, out = self.adapter.parse_ws_answer(data)
         if rid is None:
             return
+        if isinstance(out, AuthError):
+            # The connection's credentials no longer work (Kraken: the token expired or was
+            # revoked): drop it, so requests go over REST until a reconnect prepares afresh.
+            self._drop("a request was refused for its credentials")
         fut = self._pending.pop(rid, None)
         if fut is None or fut.done():
             return  # a late answer after a timeout: the caller queries instead
@@ -428,25 +442,44 @@ class WsOrderEntry:
         else:
             fut.set_result(out)
 
-    async def _renew(self, delay_s: float) -> None:
+    def _drop(self, why: str) -> None:
+        """Closes the current connection (not ready from now on); the run loop reconnects."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            return
+        log.warning("%s order entry: dropping the connection: %s", self.venue, why)
+        self.ready.clear()
+        task = asyncio.get_running_loop().create_task(ws.close())
+        self._closers.add(task)
+        task.add_done_callback(self._closers.discard)
+
+    async def _renew(self, ws: aiohttp.ClientWebSocketResponse, delay_s: float) -> None:
         """Repeats the preparation (a token's renewal) while the connection stays up.
 
         A failure keeps the connection and the previous preparation (a token is still valid
-        for the rest of its life) and is retried sooner; requests then refused for it get the
-        venue's classified error (AuthError for an expired token).
+        for the rest of its life) and is retried sooner, until `RENEW_GRACE` times the delay
+        the last preparation asked for has passed (Kraken: renewal due at 600 s of a 900 s
+        token, dropped at 840 s): then the connection is dropped, so requests go over REST
+        rather than into certain refusals, and the reconnect prepares afresh.
         """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay_s * RENEW_GRACE
         while True:
-            await asyncio.sleep(delay_s)
+            await asyncio.sleep(max(0.0, min(delay_s, deadline - loop.time())))
             try:
                 next_s = await self._prepare_once()
-            except (aiohttp.ClientError, OSError, TimeoutError, VenuegateError) as exc:
+            except Exception as exc:  # a renewal failure of any kind is handled here
                 self.last_error = exc
                 log.warning("%s order entry: renewal failed: %s", self.venue, type(exc).__name__)
+                if loop.time() >= deadline:
+                    self._drop("its preparation (token) could not be renewed in time")
+                    return
                 delay_s = min(delay_s, 30.0)
                 continue
-            if next_s is None:
+            if next_s is None or ws.closed:
                 return
             delay_s = next_s
+            deadline = loop.time() + delay_s * RENEW_GRACE
 
     async def _keepalive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         while True:

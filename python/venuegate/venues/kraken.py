@@ -884,7 +884,8 @@ class Adapter(VenueAdapter):
             expires = _dec(result.get("expires"))
         except ArithmeticError:
             expires = None
-        return token, float(expires) if expires is not None and expires > 0 else _TOKEN_TTL_S
+        valid = expires is not None and expires.is_finite() and expires > 0
+        return token, float(expires) if valid and expires is not None else _TOKEN_TTL_S
 
     # -- WS v2 order entry: the requests (shared with KrakenPrivateStream) -------------------
     def ws_add_order_params(self, order: Order) -> dict[str, Any]:
