@@ -439,8 +439,8 @@ def test_stream_refuses_a_bad_token() -> None:
     run(go())
 
 
-def test_ws_order_entry_on_the_private_connection() -> None:
-    async def go() -> None:
+def test_ws_order_entry_on_the_private_connection() -> None:  # noqa: PLR0915 - one scenario
+    async def go() -> None:  # noqa: PLR0915 - one scenario
         async with kraken(seed=20) as (sim, adapter, rest):
             ex = sim.exchange("kraken")
             acct = account(sim)
@@ -481,6 +481,15 @@ def test_ws_order_entry_on_the_private_connection() -> None:
                 truth = ex.find(acct, client_order_id=o.client_order_id)
                 assert truth is not None
                 assert truth.price == price - TICK
+                # Both kinds of id in one cancel: "cannot be combined" (the docs), refused whole.
+                both = {"order_id": [known.venue_order_id], "cl_ord_id": [o.client_order_id]}
+                await ws.send_str(stream._request("cancel_order", both)[1])
+                await until(lambda: bool(stream.failures))
+                assert stream.failures == [("cancel_order", "EGeneral:Invalid arguments")]
+                stream.failures.clear()
+                truth = ex.find(acct, client_order_id=o.client_order_id)
+                assert truth is not None
+                assert truth.status == "new"
                 await ws.send_str(stream.cancel_order_message(known))
                 await until(lambda: has(ReportKind.CANCELED))
                 truth = ex.find(acct, client_order_id=o.client_order_id)

@@ -1053,6 +1053,8 @@ class Api(VenueApi):
                 continue
             if not isinstance(given, list) or not all(isinstance(i, str) for i in given):
                 raise _WsRefused(f"EGeneral:Invalid arguments:{key}")
+            if ids:  # "Cannot be combined with cl_ord_id or order_userref" (and vice versa)
+                raise _WsRefused("EGeneral:Invalid arguments")
             ids.extend((key, i) for i in given)
         if not ids:
             raise _WsRefused("EGeneral:Invalid arguments:order_id")
