@@ -290,12 +290,13 @@ async def _worker(opts: ChaosOptions, mode: str, export: Path | None) -> int:
         print(f"ready {om.intents} recovered={om.recovery.orders}", flush=True)
         if mode == "settle":
             await _settle(om, opts, [sp.symbol for sp in specs])
+            print(f"done {om.intents} ws={_ws_sent(om)}", flush=True)
         elif opts.strategy == "mm":
             await _market_maker(om, opts, symbol, size)
-            print(f"done {om.intents}", flush=True)
+            print(f"done {om.intents} ws={_ws_sent(om)}", flush=True)
         else:
             await _random_flow(om, opts, specs)
-            print(f"done {om.intents}", flush=True)
+            print(f"done {om.intents} ws={_ws_sent(om)}", flush=True)
     st = limiter.stats()
     print(
         "limiter "
@@ -688,13 +689,14 @@ async def _run_child(
         if not line:
             break
         text = line.decode().strip()
-        if text.startswith("progress "):
+        if text.startswith(("progress ", "done ")):
             words = text.split()
             progress = int(words[1])
             for w in words[2:]:
                 if w.startswith("ws="):
                     ws_sent = int(w[3:])
-            if kill_at is not None and progress >= kill_at and not killed:
+            kill = text.startswith("progress ") and kill_at is not None and progress >= kill_at
+            if kill and not killed:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(proc.pid, signal.SIGKILL)
                 killed = True
@@ -702,9 +704,8 @@ async def _run_child(
             settled = json.loads(text[len("settled ") :])
         elif text.startswith("limiter "):
             _add_limiter_stats(opts, json.loads(text[len("limiter ") :]))
-        elif text.startswith(("done ", "ready ")):
-            if text.startswith("done "):
-                progress = int(text.split()[1])
+        elif text.startswith("ready "):
+            pass
         elif text and os.environ.get("VENUEGATE_CHAOS_VERBOSE"):
             print(f"[worker] {text}", file=sys.stderr)
     code = await proc.wait()
