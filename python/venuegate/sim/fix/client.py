@@ -8,6 +8,7 @@ returns what the gateway answered — the way to present wrong or stale credenti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -94,13 +95,13 @@ async def raw_logon(
     """
     reader, writer = await asyncio.open_connection(host, port)
     encoder = FixEncoder(begin_string, sender_comp_id, target_comp_id)
-    writer.write(
-        encoder.encode("A", seq_num, list(fields), sending_time=sending_time or utc_timestamp())
-    )
-    await writer.drain()
     framer = FixFramer()
     out: list[FixMessage] = []
     try:
+        writer.write(
+            encoder.encode("A", seq_num, list(fields), sending_time=sending_time or utc_timestamp())
+        )
+        await writer.drain()
         async with asyncio.timeout(timeout):
             while True:
                 data = await reader.read(65536)
@@ -112,5 +113,9 @@ async def raw_logon(
     except TimeoutError:
         pass
     finally:
+        # Closed and waited for: a transport still closing when the loop ends is a leaked
+        # socket (a ResourceWarning whenever the garbage collector meets it).
         writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
     return out
