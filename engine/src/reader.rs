@@ -945,6 +945,16 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
+    /// Queues a data message for the owner (not applied here); the owner is told once per read.
+    fn queue(&mut self, payload: &[u8], opcode: u8, recv_ns: u64) {
+        self.shared.push(Event::Message {
+            opcode,
+            payload: payload.to_vec(),
+            recv_ns,
+        });
+        self.notify = true;
+    }
+
     /// Handles every complete message of the decoder; Some((code, reason)) when the connection
     /// is over.
     fn frames(
@@ -1017,24 +1027,14 @@ impl Loop<'_> {
                     status: None,
                 });
             } else {
-                shared.push(Event::Message {
-                    opcode,
-                    payload: payload.to_vec(),
-                    recv_ns,
-                });
-                self.notify = true;
+                self.queue(payload, opcode, recv_ns);
             }
             return;
         };
         let (feed, book) = locked.get_or_insert_with(|| (lock(&sink.feed), lock(&sink.book)));
         // Decided under the feed's mutex: `Reader::enable_fused` flips it under the same lock.
         if !shared.fused.load(Ordering::SeqCst) {
-            shared.push(Event::Message {
-                opcode,
-                payload: payload.to_vec(),
-                recv_ns,
-            });
-            self.notify = true;
+            self.queue(payload, opcode, recv_ns);
             return;
         }
         let (status, applied_ns, report) = shared.apply(feed, book, payload, recv_ns, true);
