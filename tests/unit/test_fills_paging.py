@@ -110,13 +110,15 @@ class KrakenTradesHistory:
         start = int(params["start"]) * 1000
         end = int(params["end"]) * 1000 + 999 if "end" in params else 10**15
         sel = sorted((f for f in self.fills if start + 999 < f[0] <= end), reverse=True)
+        ofs = int(params.get("ofs", "0"))
+        sel_page = sel[ofs : ofs + 50]
         trades = {
             f"T{tid}": {
                 "ordertxid": "OABC", "pair": "XXBTZUSD", "time": ts / 1000, "type": "buy",
                 "ordertype": "limit", "price": "100", "cost": "1", "fee": "0.01",
                 "vol": "0.01", "margin": "0", "misc": "", "trade_id": tid, "maker": False,
             }
-            for ts, tid in sel[:50]
+            for ts, tid in sel_page
         }  # fmt: skip
         body = {"error": [], "result": {"trades": trades, "count": len(sel)}}
         return HttpResponse(200, {}, json.dumps(body).encode())
@@ -124,9 +126,11 @@ class KrakenTradesHistory:
     __call__ = call
 
 
-@pytest.mark.parametrize("n", [0, 49, 50, 51, 180])
-def test_kraken_most_recent_first_fills_are_all_fetched(n: int, tmp_path: Path) -> None:
-    venue = KrakenTradesHistory(n)
+@pytest.mark.parametrize(("n", "per_s"), [(0, 7), (49, 7), (50, 7), (51, 7), (180, 7), (180, 120)])
+def test_kraken_most_recent_first_fills_are_all_fetched(n: int, per_s: int, tmp_path: Path) -> None:
+    # per_s=120: more than a page of fills inside one second (a sweep through resting orders),
+    # which `end` (whole seconds) cannot page through; the offset cursor can.
+    venue = KrakenTradesHistory(n, per_s)
     adapter = KrakenAdapter(endpoints=Endpoints("http://x", "ws://x"))
     seen = _fetch_all(adapter, venue, "BTC/USD", T0 - 1000, tmp_path)
     assert sorted(set(seen)) == sorted(f"T{tid}" for _, tid in venue.fills)

@@ -1068,7 +1068,7 @@ class OrderManager:
         new = 0
         seen: set[str] = set()
         call = self.adapter.fills(symbol, since_ms)
-        for _ in range(50):
+        for pages in range(1, 51):
             resp = await self.rest.call(call)
             reports = self.adapter.parse_fills(resp)
             fresh = [r for r in reports if r.trade_id not in seen]
@@ -1088,7 +1088,7 @@ class OrderManager:
                 # that brings nothing new ends it (over a page of fills in one millisecond
                 # cannot be told apart by time: the venue's cursor would be needed).
                 oldest = min(r.ts_ms for r in reports)
-                call = self.adapter.fills_before(symbol, since_ms, oldest + 1)
+                call = self.adapter.fills_older(symbol, since_ms, oldest + 1, pages)
                 continue
             last = max((r.ts_ms for r in fresh), default=since_ms)
             if last <= since_ms and len(fresh) < 2:

@@ -289,6 +289,16 @@ class VenueAdapter(ABC):
         del symbol, since_ms, before_ms
         raise ConfigError(f"{self.venue}: fills page forward", venue=self.venue)
 
+    def fills_older(self, symbol: str, since_ms: int, before_ms: int, pages_done: int) -> HttpCall:
+        """The page after `pages_done` pages of a newest-first fills listing.
+
+        By default bounded by time (`fills_before`). A venue with an offset cursor pages by it
+        instead (Kraken's `ofs`): a burst of more than a page of fills inside one unit of the
+        time bound (Kraken: one second) would otherwise hide the older part of the burst.
+        """
+        del pages_done
+        return self.fills_before(symbol, since_ms, before_ms)
+
     signs_with_server_time: ClassVar[bool] = True
     """True when signatures carry a timestamp the venue checks against its clock (then the
     client signs with the synced venue clock); False for nonce venues (Kraken, Bitfinex), whose

@@ -724,6 +724,21 @@ class Adapter(VenueAdapter):
             _cost(Priority.QUERY, API_COUNTER, 2),
         )
 
+    def fills_older(self, symbol: str, since_ms: int, before_ms: int, pages_done: int) -> HttpCall:
+        """The next page by TradesHistory's offset cursor (`ofs`, 50 a page), not by `end`.
+
+        `end` has a resolution of one second: more than 50 fills in one second (a sweep through
+        many resting orders) would repeat the same page and hide the rest. New fills arriving
+        meanwhile shift older ones to higher offsets: seen twice (de-duplicated), never skipped.
+        """
+        del symbol, before_ms
+        return self._private(
+            Op.FILLS,
+            "TradesHistory",
+            [("start", max(0, since_ms // 1000 - 1)), ("ofs", pages_done * 50)],
+            _cost(Priority.QUERY, API_COUNTER, 2),
+        )
+
     def parse_fills(self, resp: HttpResponse) -> list[VenueReport]:
         """One FILL per trade; `trade_id` is the trade txid (as `exec_id` in the stream)."""
         self.check(Op.FILLS, resp)
