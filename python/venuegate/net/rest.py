@@ -19,6 +19,7 @@ turning it off needs an explicit `ssl=False`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Mapping
@@ -137,6 +138,8 @@ class RestClient(RestCaller):
         self._on_response = on_response
         self._closed = False
         self.sent = 0
+        # Nonce-ordered venues: held from signing until the answer, so nonces arrive in order.
+        self._nonce_lock = asyncio.Lock() if adapter.nonce_ordered else None
 
     async def __aenter__(self) -> Self:
         self._open()
@@ -210,27 +213,29 @@ class RestClient(RestCaller):
             self.gate.check(call.cost.priority)
         if self.limiter is not None:
             await self.limiter.acquire(call.cost)
-        method, path, headers, body = self._prepare(call)
-        session = self._open()
-        written = False
-        try:
-            async with session.request(
-                method, self._base + path, data=body, headers=headers, allow_redirects=False
-            ) as r:
-                written = True
-                raw = await r.read()
-                resp = HttpResponse(r.status, {k.lower(): v for k, v in r.headers.items()}, raw)
-        except aiohttp.ClientConnectorError as exc:
-            err: VenueError = RetryableError(
-                f"{venue}: cannot connect ({type(exc).__name__})", venue=venue
-            )
-            self._failed(err)
-            raise err from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            err = self._transport_error(call, exc)
-            _ = written
-            self._failed(err)
-            raise err from None
+        ordered = self._nonce_lock if call.signed else None
+        async with ordered if ordered is not None else contextlib.nullcontext():
+            written = False
+            try:
+                method, path, headers, body = self._prepare(call)
+                session = self._open()
+                async with session.request(
+                    method, self._base + path, data=body, headers=headers, allow_redirects=False
+                ) as r:
+                    written = True
+                    raw = await r.read()
+                    resp = HttpResponse(r.status, {k.lower(): v for k, v in r.headers.items()}, raw)
+            except aiohttp.ClientConnectorError as exc:
+                err: VenueError = RetryableError(
+                    f"{venue}: cannot connect ({type(exc).__name__})", venue=venue
+                )
+                self._failed(err)
+                raise err from None
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                err = self._transport_error(call, exc)
+                _ = written
+                self._failed(err)
+                raise err from None
         self.sent += 1
         if self.limiter is not None:
             self.limiter.observe(resp.headers)

@@ -304,6 +304,12 @@ class VenueAdapter(ABC):
     client signs with the synced venue clock); False for nonce venues (Kraken, Bitfinex), whose
     nonces must only increase and come from the local clock."""
 
+    nonce_ordered: ClassVar[bool] = False
+    """True when the venue refuses a signed request whose nonce is below one it has already
+    seen, with no tolerance window (Bitfinex): the REST client then sends signed requests one at
+    a time, so concurrent requests on different pooled connections cannot overtake each other in
+    flight and arrive out of nonce order ("nonce: small")."""
+
     def __init__(self, *, endpoints: Endpoints, signer: Signer | None = None) -> None:
         self.endpoints = endpoints
         self.signer = signer

@@ -328,6 +328,11 @@ class Adapter(VenueAdapter):
     """
 
     signs_with_server_time: ClassVar[bool] = False  # nonces: increasing, local clock
+    # No nonce window: a request overtaken in flight by a later-signed one is refused "nonce:
+    # small" (the full chaos run lost most of its rate budget to that): signed requests go out
+    # one at a time (https://docs.bitfinex.com/docs/rest-auth: "nonce must be strictly
+    # increasing").
+    nonce_ordered: ClassVar[bool] = True
     venue: ClassVar[str] = VENUE
     amend_mode: ClassVar[AmendMode] = AmendMode.IN_PLACE
     # "cid: Should be unique in the day (UTC) (not enforced)": a resend with the same cid is NOT
