@@ -5,6 +5,7 @@ queued behind it, as the chaos runs showed)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -51,5 +52,45 @@ def test_nonce_refusal_is_resent_without_a_clock_resync(venue: str, tmp_path: Pa
                 assert truth is not None
                 assert truth.quantity == size
                 assert truth.price == bid - tick * 30
+
+    run(main())
+
+
+@pytest.mark.parametrize("venue", sorted(_NONCE_STORE))
+def test_nonce_refusals_do_not_spend_a_querys_attempts(venue: str, tmp_path: Path) -> None:
+    """A query refused only for its nonce never reached the order: with one attempt allowed
+    (four for a query), a run of nonce refusals longer than that still ends in an answer, not
+    in an order left unsettled until the next reconcile."""
+
+    async def main() -> None:
+        async with TradeSim([venue], seed=6, step_hz=0) as sim:
+            ex = sim.exchange(venue)
+            symbol, tick, _lot, size = _inst(venue)
+            bid, _ask = ex.touch(symbol)
+            key = sim.credentials(venue).api_key
+            attr, per_ms = _NONCE_STORE[venue]
+            store: dict[str, int] = getattr(sim.apis[venue], attr)
+            async with manager(sim, venue, tmp_path / "j", max_attempts=1) as om:
+                t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
+                await eventually(lambda: t.state is OrderState.NEW)
+                answered: list[bool] = []
+                real_query = om.query
+                mine: list[asyncio.Task[None]] = []
+
+                async def counting_query(cid: str) -> bool:
+                    settled = await real_query(cid)
+                    if asyncio.current_task() in mine:  # not the stream's reconcile, say
+                        answered.append(settled)
+                    return settled
+
+                om.query = counting_query  # type: ignore[method-assign]
+                refused = om.stats.errors.get(ClockSkewError.__name__, 0)
+                # Nonces 1.5 s ahead of this clock: the backoff (50 ms doubling) passes four
+                # attempts long before the clock does.
+                store[key] = store[key] + 1500 * per_ms
+                mine.append(asyncio.create_task(om._query_until_answered(t.client_order_id)))
+                await mine[0]
+                assert om.stats.errors.get(ClockSkewError.__name__, 0) - refused > 4
+                assert answered == [True]
 
     run(main())

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from tests.sim.conftest import run
 from venuegate.auth import signer
@@ -367,51 +366,5 @@ def test_faults_are_classified() -> None:
             assert rl.value.http_status == 429
             assert rl.value.retry_after is not None
             assert rl.value.retry_after > 50
-
-    run(go())
-
-
-def test_signed_requests_go_out_one_at_a_time() -> None:
-    """Bitfinex has no nonce window: requests signed concurrently on several pooled
-    connections could overtake each other in flight and be refused "nonce: small". The client
-    sends a nonce venue's signed requests one at a time (a server that answers slowly sees at
-    most one in flight, in nonce order); unsigned ones are not held back."""
-
-    async def go() -> None:
-        inflight, peak, nonces = 0, 0, []
-
-        async def handler(request: web.Request) -> web.Response:
-            nonlocal inflight, peak
-            inflight += 1
-            peak = max(peak, inflight)
-            nonces.append(int(request.headers.get("bfx-nonce", "0")))
-            await asyncio.sleep(0.01)
-            inflight -= 1
-            return web.json_response([])
-
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            url = f"http://127.0.0.1:{port}"
-            ad = Adapter(
-                endpoints=Endpoints(url, "ws://127.0.0.1:1"),
-                signer=signer(V, api_key="k", secret="s" * 32),
-            )
-            async with RestClient(ad, ssl=False) as rest:
-                answers = await asyncio.gather(*(rest.send(ad.open_orders(SYM)) for _ in range(20)))
-                assert [a.status for a in answers] == [200] * 20
-                assert peak == 1
-                assert nonces == sorted(nonces)
-                assert len(set(nonces)) == 20
-                peak = 0
-                await asyncio.gather(*(rest.send(ad.server_time()) for _ in range(5)))
-                assert peak > 1  # unsigned calls are concurrent
-        finally:
-            await runner.cleanup()
 
     run(go())

@@ -121,6 +121,8 @@ class EngineStats:
 
 
 _JITTER = random.Random()  # noqa: S311 - retry jitter, not cryptography
+# Nonce refusals a query may take on a nonce venue without spending one of its attempts.
+_NONCE_REFUSALS_FREE = 20
 
 
 def _backoff() -> Backoff:
@@ -1164,8 +1166,17 @@ class OrderManager:
             )
 
     async def _query_until_answered(self, cid: str) -> None:
+        """Queries one order until the venue answers (bounded).
+
+        On a nonce venue a query refused only for its nonce (another request with a later
+        nonce arrived first) never reached the order: it does not count as an attempt, up to
+        `_NONCE_REFUSALS_FREE` such refusals, so a burst of them cannot leave an order UNKNOWN
+        until the next reconcile.
+        """
         backoff = _backoff()
-        for _ in range(self._max_attempts * 4):
+        attempts = 0
+        free = _NONCE_REFUSALS_FREE if not self.adapter.signs_with_server_time else 0
+        while attempts < self._max_attempts * 4:
             try:
                 t = self._get(cid)
                 wait = self._sent_at.get(cid, 0.0) + self._unknown_grace_s - time.time()
@@ -1175,6 +1186,10 @@ class OrderManager:
                 return
             except (VenueError, OSError, TimeoutError) as exc:
                 self.stats.error(exc)
+                if isinstance(exc, ClockSkewError) and free > 0:
+                    free -= 1
+                else:
+                    attempts += 1
                 await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
 
     async def _fetch_fills_retrying(self, symbol: str, since_ms: int) -> None:

@@ -381,6 +381,13 @@ class Adapter(VenueAdapter):
     """
 
     signs_with_server_time: ClassVar[bool] = False  # nonces: increasing, local clock
+    # "EAPI:Invalid nonce: the nonce submitted is less than or equal to the last accepted nonce
+    # for this API key ... If multiple threads share the same API key, use a counter with a
+    # mutex" (https://docs.kraken.com/exchange/guides/general/errors). A key's nonce window is 0
+    # unless raised in its settings, so requests signed concurrently on several pooled
+    # connections can overtake each other and be refused: signed requests go out one at a time
+    # (the chaos run's stream logins were refused so; `GetWebSocketsToken` is one of them).
+    nonce_ordered: ClassVar[bool] = True
     venue: ClassVar[str] = VENUE
     amend_mode: ClassVar[AmendMode] = AmendMode.IN_PLACE
     # cl_ord_id is unique among *open* orders only: a resend after the first attempt closed
