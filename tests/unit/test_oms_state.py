@@ -392,10 +392,28 @@ def test_status_with_more_fills_than_held_flags_missing_fills(sm: OrderStateMach
     assert t.fills == {}
     assert t.venue_filled_qty == D("0.5")
     assert t.missing_fill_qty == D("0.5")
-    assert _kinds(sm) == [AlarmKind.FILL_MISMATCH]
+    assert t.fill_gap_ns > 0
+    assert sm.fill_gaps() == [t]
+    # Normal for a moment (the status ran ahead of the fills listing): no alarm.
+    assert _kinds(sm) == []
     sm.apply(_fill("t1", "0.5"))
     assert t.missing_fill_qty == 0
+    assert (t.fill_gap_ns, sm.fill_gaps()) == (0, [])
     assert t.state is S.PARTIALLY_FILLED
+    sm.fill_gap_alarm("c1", "gap closed")  # nothing missing any more: no alarm
+    assert _kinds(sm) == []
+
+
+def test_fill_gap_alarm_once_while_fills_stay_missing(sm: OrderStateMachine) -> None:
+    t = _tracked(sm, qty="2")
+    sm.apply(_status(S.PARTIALLY_FILLED, "0.5"))
+    sm.fill_gap_alarm("c1", "not in a complete listing")
+    sm.fill_gap_alarm("c1", "again")
+    assert _kinds(sm) == [AlarmKind.FILL_MISMATCH]
+    assert "0.5 filled" in sm.alarms[0].detail
+    assert "not in a complete listing" in sm.alarms[0].detail
+    assert sm.fill_gaps() == []  # alarmed: not offered again
+    assert t.missing_fill_qty == D("0.5")
 
 
 def test_status_filled_with_missing_fills(sm: OrderStateMachine) -> None:
@@ -404,20 +422,31 @@ def test_status_filled_with_missing_fills(sm: OrderStateMachine) -> None:
     sm.apply(_status(S.FILLED, "2"))
     assert t.state is S.FILLED
     assert t.missing_fill_qty == D(1)
-    assert _kinds(sm) == [AlarmKind.FILL_MISMATCH]
+    assert _kinds(sm) == []  # fills still to fetch
     sm.apply(_fill("t2", "1"))
     assert (t.state, t.filled_qty, t.missing_fill_qty) == (S.FILLED, D(2), D(0))
 
 
-def test_status_below_held_fills_alarms_and_does_not_move_back(sm: OrderStateMachine) -> None:
+def test_status_below_held_fills_does_not_move_back(sm: OrderStateMachine) -> None:
     t = _tracked(sm, qty="2")
     sm.apply(_r(K.ACK))
     sm.apply(_fill("t1", "1"))
-    tr = sm.apply(_status(S.NEW, "0"))  # a stale snapshot
+    tr = sm.apply(_status(S.NEW, "0"))  # a stale snapshot (reports cross in flight)
     assert tr is not None
     assert t.state is S.PARTIALLY_FILLED
     assert t.filled_qty == D(1)
+    assert _kinds(sm) == []
+
+
+def test_final_status_below_held_fills_alarms(sm: OrderStateMachine) -> None:
+    t = _tracked(sm, qty="2")
+    sm.apply(_r(K.ACK))
+    sm.apply(_fill("t1", "1"))
+    sm.apply(_fill("t2", "0.5"))
+    sm.apply(_status(S.CANCELED, "1"))  # the venue's final count: no later report mends it
+    assert (t.state, t.filled_qty) == (S.CANCELED, D("1.5"))
     assert _kinds(sm) == [AlarmKind.FILL_MISMATCH]
+    assert "below the 1.5 held" in sm.alarms[0].detail
 
 
 def test_status_open_for_a_terminal_order_alarms(sm: OrderStateMachine) -> None:
@@ -694,7 +723,7 @@ def test_adopt_from_status(sm: OrderStateMachine) -> None:
     t = sm.adopt(report)
     assert (t.adopted, t.intent_id, t.type, t.venue_order_id) == (True, None, OrderType.LIMIT, "v7")
     assert (t.state, t.missing_fill_qty) == (S.PARTIALLY_FILLED, D(1))
-    assert _kinds(sm) == [AlarmKind.UNKNOWN_ORDER, AlarmKind.FILL_MISMATCH]
+    assert _kinds(sm) == [AlarmKind.UNKNOWN_ORDER]  # its fills are still to fetch
     sm.apply(_fill("t1", "1", "2500", cid="x1"))
     assert sm.positions() == {("binance", "ETHUSDT"): D(-1)}
     with pytest.raises(ValueError, match="already tracked"):

@@ -123,6 +123,8 @@ class EngineStats:
 _JITTER = random.Random()  # noqa: S311 - retry jitter, not cryptography
 # Nonce refusals a query may take on a nonce venue without spending one of its attempts.
 _NONCE_REFUSALS_FREE = 20
+# How long a venue's fills listing may lag its order status before missing fills are alarmed.
+_FILL_LISTING_LAG_NS = 5_000_000_000
 
 
 def _backoff() -> Backoff:
@@ -1069,6 +1071,8 @@ class OrderManager:
         """
         new = 0
         seen: set[str] = set()
+        started_ns = time.time_ns()
+        covered_ms = since_ms
         call = self.adapter.fills(symbol, since_ms)
         for pages in range(1, 51):
             resp = await self.rest.call(call)
@@ -1097,8 +1101,31 @@ class OrderManager:
                 break
             since_ms = last
             call = self.adapter.fills(symbol, since_ms)
+        else:
+            started_ns = 0  # over 50 pages: not a complete listing
         self.stats.fills_fetched += new
+        if started_ns:
+            self._check_fill_gaps(symbol, covered_ms, started_ns)
         return new
+
+    def _check_fill_gaps(self, symbol: str, since_ms: int, started_ns: int) -> None:
+        """Alarms for fills a complete listing should have brought and did not.
+
+        Orders it covered (sent after `since_ms`, on its symbol) whose venue-reported fills are
+        still missing, though the venue reported them `_FILL_LISTING_LAG_NS` before the
+        listing began.
+        """
+        every = self.adapter.lists_all_symbols
+        for t in self.sm.fill_gaps():
+            if not every and t.symbol != symbol:
+                continue
+            sent = self._sent_at.get(t.client_order_id)
+            if sent is None or sent * 1000 < since_ms:
+                continue  # not covered (restored or adopted orders: the reconciler's listing)
+            if t.fill_gap_ns and t.fill_gap_ns < started_ns - _FILL_LISTING_LAG_NS:
+                self.sm.fill_gap_alarm(
+                    t.client_order_id, "missing from a complete fills listing since the order"
+                )
 
     async def reconcile(self) -> None:
         """Settles every order with the venue.

@@ -130,7 +130,11 @@ class TrackedOrder:
         fills: the fills held, by trade id.
         venue_filled_qty: the highest cumulative filled quantity the venue reported.
         missing_fill_qty: venue_filled_qty - filled_qty when positive: fills the reconciler
-            must fetch (never invented here).
+            must fetch (never invented here). Normal for a moment (a venue's status or
+            cumulative count can run ahead of its fills listing); a `FILL_MISMATCH` alarm only
+            when a complete fills fetch that covered the order still leaves it
+            (`fill_gap_alarm`).
+        fill_gap_ns: wall-clock time (ns) `missing_fill_qty` last became positive (0: none).
         replaces: the client order id this order replaces (cancel-replace chains).
         replaced_by: the client order id of this order's replacement.
         adopted: True for orders found at the venue that the journal did not know.
@@ -161,6 +165,7 @@ class TrackedOrder:
     fills: dict[str, FillInfo] = field(default_factory=dict)
     venue_filled_qty: Decimal | None = None
     missing_fill_qty: Decimal = _ZERO
+    fill_gap_ns: int = 0
     replaces: str | None = None
     replaced_by: str | None = None
     adopted: bool = False
@@ -307,6 +312,8 @@ class OrderStateMachine:
         self._on_alarm = on_alarm
         self._clock = clock
         self.alarms: list[Alarm] = []
+        self._gaps: set[str] = set()  # orders with fills still to fetch
+        self._gaps_alarmed: set[str] = set()
 
     # -- lookup ---------------------------------------------------------------------------
     def get(self, client_order_id: str) -> TrackedOrder | None:
@@ -316,6 +323,29 @@ class OrderStateMachine:
     def orders(self) -> list[TrackedOrder]:
         """Every tracked order, in tracking order."""
         return list(self._orders.values())
+
+    def fill_gaps(self) -> list[TrackedOrder]:
+        """Orders the venue reports more filled than the fills held, not yet alarmed."""
+        return [
+            self._orders[c] for c in self._gaps if c not in self._gaps_alarmed and c in self._orders
+        ]
+
+    def fill_gap_alarm(self, client_order_id: str, detail: str) -> None:
+        """Raises `FILL_MISMATCH` for missing fills a complete fills fetch did not find.
+
+        Once per order; nothing when no fill is missing any more.
+        """
+        t = self._require(client_order_id)
+        if client_order_id in self._gaps_alarmed or t.missing_fill_qty <= 0:
+            return
+        self._gaps_alarmed.add(client_order_id)
+        self._alarm(
+            AlarmKind.FILL_MISMATCH,
+            t.venue,
+            client_order_id,
+            f"venue reports {t.venue_filled_qty} filled, fills held add up to {t.filled_qty}"
+            f" ({detail})",
+        )
 
     def open_orders(self) -> list[TrackedOrder]:
         """Orders that may still rest or fill at the venue (non-terminal, UNKNOWN included)."""
@@ -711,17 +741,21 @@ class OrderStateMachine:
                 t.quantity = r.quantity
             if r.price is not None and r.price > 0:
                 t.price = r.price
+        s = r.state
         if r.filled_qty is not None:
-            if r.filled_qty != t.filled_qty:
-                where = "above" if r.filled_qty > t.filled_qty else "below"
+            # Above the fills held: fills still to fetch (`missing_fill_qty`; alarmed only if a
+            # fetch cannot find them). Below, on a live order: a report older than fills held
+            # (reports can cross in flight). Below in a terminal report: the venue's final
+            # count disagrees with fills held, which no later report can mend.
+            if r.filled_qty < t.filled_qty and s is not None and s.is_terminal:
                 self._alarm(
                     AlarmKind.FILL_MISMATCH,
                     t.venue,
                     t.client_order_id,
-                    f"venue reports {r.filled_qty} filled, {where} the {t.filled_qty} held",
+                    f"venue reports {r.filled_qty} filled in its final {s} report, below the"
+                    f" {t.filled_qty} held",
                 )
             self._venue_filled(t, r.filled_qty)
-        s = r.state
         if t.state is _S.REJECTED and s is not None and s not in (_S.UNKNOWN, _S.REJECTED):
             self._revive(t, f"status {s}")
         if s is None or s is _S.UNKNOWN:
@@ -846,7 +880,7 @@ class OrderStateMachine:
         t.notional = _EXACT.add(t.notional, _EXACT.multiply(fill.qty, fill.price))
         t.average_price = _AVERAGE.divide(t.notional, t.filled_qty)
         if t.venue_filled_qty is not None:
-            t.missing_fill_qty = max(_ZERO, t.venue_filled_qty - t.filled_qty)
+            self._missing(t)
         key = (t.venue, t.symbol)
         signed = fill.qty if t.side is Side.BUY else -fill.qty
         self._positions[key] = _EXACT.add(self._positions.get(key, _ZERO), signed)
@@ -855,7 +889,19 @@ class OrderStateMachine:
     def _venue_filled(self, t: TrackedOrder, cumulative: Decimal) -> None:
         if t.venue_filled_qty is None or cumulative > t.venue_filled_qty:
             t.venue_filled_qty = cumulative
-        t.missing_fill_qty = max(_ZERO, t.venue_filled_qty - t.filled_qty)
+        self._missing(t)
+
+    def _missing(self, t: TrackedOrder) -> None:
+        venue = t.venue_filled_qty if t.venue_filled_qty is not None else t.filled_qty
+        t.missing_fill_qty = max(_ZERO, venue - t.filled_qty)
+        cid = t.client_order_id
+        if t.missing_fill_qty > 0:
+            if cid not in self._gaps:
+                self._gaps.add(cid)
+                t.fill_gap_ns = self._clock()
+        elif cid in self._gaps:
+            self._gaps.discard(cid)
+            t.fill_gap_ns = 0
 
     def _check_overfill(self, t: TrackedOrder) -> None:
         if t.filled_qty > _fill_target(t):
