@@ -363,6 +363,28 @@ class VenueAdapter(ABC):
     def parse_amend(self, order: Order, amend: Amend, resp: HttpResponse) -> list[VenueReport]:
         """Reports from an amend answer (AMENDED; or CANCELED + ACK of the replacement)."""
 
+    # -- WebSocket order entry (`venuegate.oms.ws_entry`; defaults for a venue with no login)
+    def ws_entry_url(self) -> str:
+        """The order-entry WebSocket URL: `Endpoints.ws_api_url`, else the private stream's."""
+        return self.endpoints.ws_api_url or self.endpoints.private_ws_url
+
+    def ws_entry_open_messages(self, timestamp_ms: int | None = None) -> list[str]:
+        """Messages to send after connecting (a login).
+
+        Default: none (Binance signs every request on its own; Kraken's token goes in every
+        request).
+        """
+        del timestamp_ms
+        return []
+
+    def parse_ws_login(self, data: str | bytes) -> bool | VenueError | None:
+        """True: logged in; a VenueError: refused; None: not a login answer.
+
+        Default: None (a connection with no login step).
+        """
+        del data
+        return None
+
     def parse_ws_reports(self, what: WsRequest, resp: HttpResponse) -> list[VenueReport]:
         """A WebSocket order-entry answer, in its REST answer's form, parsed as that one."""
         if what.op is Op.PLACE:

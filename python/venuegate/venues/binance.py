@@ -826,17 +826,9 @@ class Adapter(VenueAdapter):
     # trading-requests (`order.place`, `order.cancel`, `order.cancelReplace`,
     # `order.amend.keepPriority`: the REST endpoints' parameters, answers and error codes) and
     # .../websocket-api/rate-limits (weights and order counts shared with the REST API).
-    def ws_entry_url(self) -> str:
-        """The WebSocket API URL (`wss://ws-api.binance.com:443/ws-api/v3`)."""
-        return self.endpoints.ws_api_url or self.endpoints.private_ws_url
-
-    def ws_entry_open_messages(self, timestamp_ms: int | None = None) -> list[str]:
-        """None: every request is signed on its own (HMAC keys cannot `session.logon`)."""
-        return []
-
-    def parse_ws_login(self, data: str | bytes) -> bool | VenueError | None:
-        """No login step on this connection (see `ws_entry_open_messages`)."""
-        return None
+    # ws_entry_url: the WebSocket API URL (`wss://ws-api.binance.com:443/ws-api/v3`), the base
+    # default. No login step (the base defaults): every request is signed on its own (HMAC keys
+    # cannot `session.logon`).
 
     def ws_entry_keepalive(self) -> str | None:
         """None: the server pings every 20 s and the WebSocket library answers."""

@@ -979,17 +979,8 @@ class Adapter(VenueAdapter):
         self._ws_token = Secret(token)
         return max(1.0, valid_s * _TOKEN_RENEW_AT)
 
-    def ws_entry_url(self) -> str:
-        """The authenticated WS v2 URL (`wss://ws-auth.kraken.com/v2`)."""
-        return self.endpoints.ws_api_url or self.endpoints.private_ws_url
-
-    def ws_entry_open_messages(self, timestamp_ms: int | None = None) -> list[str]:
-        """No messages: Kraken has no login; the token goes in every request."""
-        return []
-
-    def parse_ws_login(self, data: str | bytes) -> bool | VenueError | None:
-        """None: there is no login answer to wait for."""
-        return None
+    # ws_entry_url: the authenticated WS v2 URL (`wss://ws-auth.kraken.com/v2`), the base
+    # default. No login step (the base defaults): the token goes in every request.
 
     def ws_entry_keepalive(self) -> str | None:
         """`{"method":"ping"}` (https://docs.kraken.com/api/docs/websocket-v2/ping)."""

@@ -762,9 +762,8 @@ class Adapter(VenueAdapter):
     # "sMsg"}], "inTime", "outTime"}` has the REST envelope ("1": refused, reason in sCode).
     # `id`: "a combination of case-sensitive alphanumerics ... up to 32 characters". The
     # rate limits are shared with the REST endpoints.
-    def ws_entry_url(self) -> str:
-        """The private WebSocket URL (`wss://ws.okx.com:8443/ws/v5/private`)."""
-        return self.endpoints.ws_api_url or self.endpoints.private_ws_url
+    # ws_entry_url: the private WebSocket URL (`wss://ws.okx.com:8443/ws/v5/private`), the
+    # base default.
 
     def ws_entry_open_messages(self, timestamp_ms: int | None = None) -> list[str]:
         """The `login` operation (#overview-websocket-login)."""
