@@ -2,7 +2,9 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -175,32 +177,55 @@ fn depth(first: i64, last: i64, bid: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-#[test]
-fn applies_to_the_shared_feed_and_reports_only_status_changes() {
+/// A loopback WebSocket server: after the handshake it writes each batch of frames, then waits
+/// for the test's go-ahead before the next. Returns the port, the go-ahead and the thread.
+fn serve(batches: Vec<Vec<u8>>) -> (u16, Sender<()>, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
     let server = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().expect("accept");
         let _d = accept(&mut s);
-        // Buffered before the snapshot.
-        s.write_all(&frame(Opcode::Text, &depth(100, 101, "0.0020")))
-            .expect("write");
-        go_rx.recv().expect("snapshot applied");
-        let mut burst = Vec::new();
-        for i in 0..10 {
-            burst.extend(frame(Opcode::Text, &depth(102 + i, 102 + i, "0.0021")));
+        for batch in batches {
+            s.write_all(&batch).expect("write");
+            go_rx.recv().expect("go-ahead");
         }
-        s.write_all(&burst).expect("write");
-        go_rx.recv().expect("applied");
-        // A gap, then garbage.
-        s.write_all(&frame(Opcode::Text, &depth(200, 201, "0.0022")))
-            .expect("write");
-        go_rx.recv().expect("gap seen");
-        s.write_all(&frame(Opcode::Text, b"{not json"))
-            .expect("write");
-        go_rx.recv().expect("done");
     });
+    (port, go_tx, server)
+}
+
+fn frames(payloads: &[Vec<u8>]) -> Vec<u8> {
+    payloads
+        .iter()
+        .flat_map(|p| frame(Opcode::Text, p))
+        .collect()
+}
+
+/// The owner applies a Binance REST snapshot through the shared mutexes, as Python does.
+fn apply_snapshot(sink: &FeedSink, last_update_id: i64) {
+    let mut feed = lock(&sink.feed);
+    let mut book = lock(&sink.book);
+    let snap = format!(r#"{{"lastUpdateId":{last_update_id},"bids":[["0.0010","1"]],"asks":[]}}"#);
+    assert_eq!(
+        feed.apply_snapshot(&mut book, snap.as_bytes()),
+        FeedStatus::Applied
+    );
+}
+
+#[test]
+fn applies_to_the_shared_feed_and_reports_only_status_changes() {
+    let (port, go_tx, server) = serve(vec![
+        // Buffered before the snapshot.
+        frames(&[depth(100, 101, "0.0020")]),
+        frames(
+            &(0..10)
+                .map(|i| depth(102 + i, 102 + i, "0.0021"))
+                .collect::<Vec<_>>(),
+        ),
+        // A gap, then garbage.
+        frames(&[depth(200, 201, "0.0022")]),
+        frames(&[b"{not json".to_vec()]),
+    ]);
     let sink = binance_sink();
     let reader = Reader::start(
         config(&format!("ws://localhost:{port}/ws")),
@@ -211,14 +236,8 @@ fn applies_to_the_shared_feed_and_reports_only_status_changes() {
     wait_for(&reader, |_| {
         reader.counters().messages.load(Ordering::Relaxed) == 1
     });
-    // The owner applies the REST snapshot through the shared mutexes, as Python does.
-    {
-        let mut feed = lock(&sink.feed);
-        let mut book = lock(&sink.book);
-        let snap = br#"{"lastUpdateId":100,"bids":[["0.0010","1"]],"asks":[]}"#;
-        assert_eq!(feed.apply_snapshot(&mut book, snap), FeedStatus::Applied);
-        assert_eq!(feed.last_seq(), Some(101));
-    }
+    apply_snapshot(&sink, 100);
+    assert_eq!(lock(&sink.feed).last_seq(), Some(101));
     go_tx.send(()).expect("go");
     let events = wait_for(&reader, |_| {
         reader.counters().messages.load(Ordering::Relaxed) == 11
@@ -244,12 +263,7 @@ fn applies_to_the_shared_feed_and_reports_only_status_changes() {
         }
     )));
     // Resynced by the owner again; then a malformed message makes it stale with a reason.
-    {
-        let mut feed = lock(&sink.feed);
-        let mut book = lock(&sink.book);
-        let snap = br#"{"lastUpdateId":200,"bids":[["0.0010","1"]],"asks":[]}"#;
-        assert_eq!(feed.apply_snapshot(&mut book, snap), FeedStatus::Applied);
-    }
+    apply_snapshot(&sink, 200);
     go_tx.send(()).expect("go");
     let events = wait_for(&reader, |e| {
         e.iter().any(|e| matches!(e, Event::Status { .. }))
@@ -511,31 +525,16 @@ fn queued_messages(reader: &Reader) -> usize {
 
 #[test]
 fn enable_fused_applies_the_queued_messages_once_in_order_then_the_thread_applies() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let server = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().expect("accept");
-        let _d = accept(&mut s);
+    let (port, go_tx, server) = serve(vec![
         // Drained and applied by the owner.
-        s.write_all(&frame(Opcode::Text, &depth(100, 101, "0.0020")))
-            .expect("write");
-        go_rx.recv().expect("owner applied the first");
+        frames(&[depth(100, 101, "0.0020")]),
         // Still queued when the owner switches.
-        let mut burst = frame(Opcode::Text, &depth(102, 102, "0.0021"));
-        burst.extend(frame(Opcode::Text, &depth(103, 103, "0.0022")));
-        s.write_all(&burst).expect("write");
-        go_rx.recv().expect("fused");
+        frames(&[depth(102, 102, "0.0021"), depth(103, 103, "0.0022")]),
         // Applied by the thread.
-        let mut burst = frame(Opcode::Text, &depth(104, 104, "0.0023"));
-        burst.extend(frame(Opcode::Text, &depth(105, 105, "0.0024")));
-        s.write_all(&burst).expect("write");
-        go_rx.recv().expect("unfused");
+        frames(&[depth(104, 104, "0.0023"), depth(105, 105, "0.0024")]),
         // Queued again.
-        s.write_all(&frame(Opcode::Text, &depth(106, 106, "0.0025")))
-            .expect("write");
-        go_rx.recv().expect("done");
-    });
+        frames(&[depth(106, 106, "0.0025")]),
+    ]);
     let sink = binance_sink();
     let mut cfg = config(&format!("ws://127.0.0.1:{port}/ws"));
     cfg.fused = false;
@@ -553,11 +552,10 @@ fn enable_fused_applies_the_queued_messages_once_in_order_then_the_thread_applie
             _ => None,
         })
         .expect("a message");
+    apply_snapshot(&sink, 100);
     {
         let mut feed = lock(&sink.feed);
         let mut book = lock(&sink.book);
-        let snap = br#"{"lastUpdateId":100,"bids":[["0.0010","1"]],"asks":[]}"#;
-        assert_eq!(feed.apply_snapshot(&mut book, snap), FeedStatus::Applied);
         assert_eq!(feed.apply(&mut book, &first), FeedStatus::Applied);
         assert_eq!(feed.last_seq(), Some(101));
     }
@@ -622,25 +620,13 @@ fn enable_fused_applies_the_queued_messages_once_in_order_then_the_thread_applie
 
 #[test]
 fn enable_fused_keeps_other_events_and_puts_statuses_in_place() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let server = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().expect("accept");
-        let _d = accept(&mut s);
-        // After the snapshot (lastUpdateId 100): applied, then a gap.
-        let mut burst = frame(Opcode::Text, &depth(101, 101, "0.0020"));
-        burst.extend(frame(Opcode::Text, &depth(150, 150, "0.0021")));
-        s.write_all(&burst).expect("write");
-        go_rx.recv().expect("done");
-    });
+    // After the snapshot (lastUpdateId 100): applied, then a gap.
+    let (port, go_tx, server) = serve(vec![frames(&[
+        depth(101, 101, "0.0020"),
+        depth(150, 150, "0.0021"),
+    ])]);
     let sink = binance_sink();
-    {
-        let mut feed = lock(&sink.feed);
-        let mut book = lock(&sink.book);
-        let snap = br#"{"lastUpdateId":100,"bids":[["0.0010","1"]],"asks":[]}"#;
-        assert_eq!(feed.apply_snapshot(&mut book, snap), FeedStatus::Applied);
-    }
+    apply_snapshot(&sink, 100);
     let mut cfg = config(&format!("ws://127.0.0.1:{port}/ws"));
     cfg.fused = false;
     let reader = Reader::start(cfg, Some(sink.clone()), None).expect("start");
