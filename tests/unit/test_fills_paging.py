@@ -134,3 +134,35 @@ def test_kraken_most_recent_first_fills_are_all_fetched(n: int, per_s: int, tmp_
     adapter = KrakenAdapter(endpoints=Endpoints("http://x", "ws://x"))
     seen = _fetch_all(adapter, venue, "BTC/USD", T0 - 1000, tmp_path)
     assert sorted(set(seen)) == sorted(f"T{tid}" for _, tid in venue.fills)
+
+
+class BusyKrakenTradesHistory(KrakenTradesHistory):
+    """TradesHistory while the account keeps trading: `arrive` new fills land before every call
+    after the first, shifting older fills to higher offsets."""
+
+    def __init__(self, n: int, arrive: int) -> None:
+        super().__init__(n)
+        self.arrive = arrive
+        self.original = list(self.fills)
+
+    async def call(self, call: HttpCall) -> HttpResponse:
+        if self.calls:
+            top = max(tid for _, tid in self.fills)
+            ts = max(ts for ts, _ in self.fills) + 1000
+            self.fills += [(ts, top + 1 + i) for i in range(self.arrive)]
+        return await super().call(call)
+
+    __call__ = call
+
+
+@pytest.mark.parametrize("arrive", [10, 50, 120])
+def test_kraken_fills_arriving_between_pages_do_not_end_the_listing(
+    arrive: int, tmp_path: Path
+) -> None:
+    # 120 new fills between two calls make the next offset page a full page of fills already
+    # seen: that must not end the listing before the older fills (the chaos run's reconciles
+    # stopped there).
+    venue = BusyKrakenTradesHistory(180, arrive)
+    adapter = KrakenAdapter(endpoints=Endpoints("http://x", "ws://x"))
+    seen = set(_fetch_all(adapter, venue, "BTC/USD", T0 - 1000, tmp_path))
+    assert {f"T{tid}" for _, tid in venue.original} <= seen

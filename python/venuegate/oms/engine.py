@@ -1068,24 +1068,34 @@ class OrderManager:
 
         Pages forward until a page brings nothing new (or is short), or backwards from the
         oldest fill of each page where the venue lists newest first (`fills_newest_first`).
+        By an offset cursor (`fills_offset_cursor`), only a short page ends the listing: over a
+        page of fills arriving between two calls makes the next a full page of fills already
+        seen (the chaos run's Kraken reconciles stopped there, leaving older fills unfetched).
         """
         new = 0
         seen: set[str] = set()
         started_ns = time.time_ns()
         covered_ms = since_ms
+        until_ms: int | None = None  # the first page's newest fill (newest-first listings)
         call = self.adapter.fills(symbol, since_ms)
         for pages in range(1, 51):
             resp = await self.rest.call(call)
             reports = self.adapter.parse_fills(resp)
             fresh = [r for r in reports if r.trade_id not in seen]
-            if not fresh:
+            page = self.adapter.fills_page_size
+            shifted = (
+                not fresh
+                and self.adapter.fills_offset_cursor
+                and page is not None
+                and len(reports) >= page
+            )
+            if not fresh and not shifted:
                 break
             for r in fresh:
                 seen.add(r.trade_id or "")
                 tr = self.apply_report(r)
                 if tr is not None and tr.new_fill is not None:
                     new += 1
-            page = self.adapter.fills_page_size
             if page is not None and len(reports) < page:
                 break  # a short page is the last one
             if self.adapter.fills_newest_first:
@@ -1094,7 +1104,9 @@ class OrderManager:
                 # that brings nothing new ends it (over a page of fills in one millisecond
                 # cannot be told apart by time: the venue's cursor would be needed).
                 oldest = min(r.ts_ms for r in reports)
-                call = self.adapter.fills_older(symbol, since_ms, oldest + 1, pages)
+                if until_ms is None:
+                    until_ms = max(r.ts_ms for r in reports)
+                call = self.adapter.fills_older(symbol, since_ms, oldest + 1, pages, until_ms)
                 continue
             last = max((r.ts_ms for r in fresh), default=since_ms)
             if last <= since_ms and len(fresh) < 2:

@@ -277,6 +277,12 @@ class VenueAdapter(ABC):
     """True when a `fills` answer is the newest page (OKX): older fills are fetched with
     `fills_before`, not by moving `since_ms` forward (which would skip them)."""
 
+    fills_offset_cursor: ClassVar[bool] = False
+    """True when `fills_older` pages by an offset from the newest fill (Kraken's `ofs`): fills
+    arriving between two pages can shift older ones to higher offsets (the listing is bounded
+    by the first page's newest fill, `until_ms`, but fills inside that unit of the bound still
+    land), so a full page of fills already seen does not end it (only a short page does)."""
+
     def fills_before(self, symbol: str, since_ms: int, before_ms: int) -> HttpCall:
         """The next (older) page of a newest-first fills listing.
 
@@ -289,14 +295,18 @@ class VenueAdapter(ABC):
         del symbol, since_ms, before_ms
         raise ConfigError(f"{self.venue}: fills page forward", venue=self.venue)
 
-    def fills_older(self, symbol: str, since_ms: int, before_ms: int, pages_done: int) -> HttpCall:
+    def fills_older(
+        self, symbol: str, since_ms: int, before_ms: int, pages_done: int, until_ms: int
+    ) -> HttpCall:
         """The page after `pages_done` pages of a newest-first fills listing.
 
         By default bounded by time (`fills_before`). A venue with an offset cursor pages by it
         instead (Kraken's `ofs`): a burst of more than a page of fills inside one unit of the
-        time bound (Kraken: one second) would otherwise hide the older part of the burst.
+        time bound (Kraken: one second) would otherwise hide the older part of the burst. Such
+        a venue bounds the listing by `until_ms` (the first page's newest fill), so fills
+        arriving meanwhile do not keep shifting the offsets.
         """
-        del pages_done
+        del pages_done, until_ms
         return self.fills_before(symbol, since_ms, before_ms)
 
     signs_with_server_time: ClassVar[bool] = True

@@ -399,6 +399,7 @@ class Adapter(VenueAdapter):
     lists_all_symbols: ClassVar[bool] = True  # OpenOrders, TradesHistory: no pair filter
     fills_page_size: ClassVar[int | None] = 50  # TradesHistory: 50 results per call
     fills_newest_first: ClassVar[bool] = True  # TradesHistory: most recent first
+    fills_offset_cursor: ClassVar[bool] = True  # older pages by `ofs` (fills_older)
 
     @classmethod
     def for_tier(cls, tier: str) -> type[Adapter]:
@@ -731,18 +732,28 @@ class Adapter(VenueAdapter):
             _cost(Priority.QUERY, API_COUNTER, 2),
         )
 
-    def fills_older(self, symbol: str, since_ms: int, before_ms: int, pages_done: int) -> HttpCall:
+    def fills_older(
+        self, symbol: str, since_ms: int, before_ms: int, pages_done: int, until_ms: int
+    ) -> HttpCall:
         """The next page by TradesHistory's offset cursor (`ofs`, 50 a page), not by `end`.
 
         `end` has a resolution of one second: more than 50 fills in one second (a sweep through
-        many resting orders) would repeat the same page and hide the rest. New fills arriving
-        meanwhile shift older ones to higher offsets: seen twice (de-duplicated), never skipped.
+        many resting orders) would repeat the same page and hide the rest. `end` (inclusive,
+        whole seconds, while fill times have fractions) is the second after the first page's
+        newest fill (`until_ms`): every fill the first page held stays in the listing (an `end`
+        that cut some off would shift the offsets the other way and skip older fills), and
+        fills arriving meanwhile in later seconds do not shift the offsets; those before `end`
+        shift older ones to higher offsets: seen twice (de-duplicated), never skipped.
         """
         del symbol, before_ms
         return self._private(
             Op.FILLS,
             "TradesHistory",
-            [("start", max(0, since_ms // 1000 - 1)), ("ofs", pages_done * 50)],
+            [
+                ("start", max(0, since_ms // 1000 - 1)),
+                ("end", max(0, until_ms // 1000 + 1)),
+                ("ofs", pages_done * 50),
+            ],
             _cost(Priority.QUERY, API_COUNTER, 2),
         )
 
