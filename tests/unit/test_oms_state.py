@@ -449,6 +449,20 @@ def test_final_status_below_held_fills_alarms(sm: OrderStateMachine) -> None:
     assert "below the 1.5 held" in sm.alarms[0].detail
 
 
+def test_stale_open_status_for_a_filled_order_is_ignored(sm: OrderStateMachine) -> None:
+    t = _tracked(sm, qty="2")
+    sm.apply(_fill("t1", "1"))
+    sm.apply(_fill("t2", "1"))
+    assert t.state is S.FILLED
+    sm.apply(_status(S.PARTIALLY_FILLED, "1"))  # sent before the last fill, answered after
+    sm.apply(_status(S.NEW))
+    assert (t.state, t.filled_qty) == (S.FILLED, D(2))
+    assert _kinds(sm) == []
+    sm.apply(_status(S.PARTIALLY_FILLED, "3"))  # more filled than FILLED held: not stale
+    assert t.state is S.FILLED
+    assert AlarmKind.ILLEGAL_TRANSITION in _kinds(sm)
+
+
 def test_status_open_for_a_terminal_order_alarms(sm: OrderStateMachine) -> None:
     t = _tracked(sm)
     sm.apply(_r(K.CANCELED))

@@ -736,6 +736,7 @@ class OrderStateMachine:
 
     def _on_status(self, t: TrackedOrder, r: VenueReport) -> None:
         quantity = t.quantity
+        counted = max(t.filled_qty, t.venue_filled_qty or _ZERO)  # before this report
         if not t.state.is_terminal:
             if r.quantity is not None and r.quantity > 0:
                 t.quantity = r.quantity
@@ -762,6 +763,13 @@ class OrderStateMachine:
             self._settle(t, resolve=False)
         elif s.is_terminal:
             self._status_terminal(t, s, r.reason)
+        elif t.state is _S.FILLED and (r.filled_qty is None or r.filled_qty <= counted):
+            # Older than what is held (a query answer crossing the stream's fill, a report
+            # delivered late): FILLED is final and the report counts no fill beyond it.
+            _log.debug(
+                "stale %s report for %s order %s held FILLED (ignored)", s, t.venue,
+                t.client_order_id,
+            )  # fmt: skip
         elif t.state.is_terminal:
             self._alarm(
                 AlarmKind.ILLEGAL_TRANSITION,
