@@ -32,7 +32,13 @@ def run[T](coro: Coroutine[Any, Any, T], timeout: float = 10.0, loop_factory: An
     """Runs `coro` in a fresh event loop, failing after `timeout` seconds."""
 
     async def bounded() -> T:
-        return await asyncio.wait_for(coro, timeout)
+        try:
+            return await asyncio.wait_for(coro, timeout)
+        finally:
+            # A transport closed by the test's last stop() (a TLS handshake cut short, say)
+            # needs a few loop turns to close its socket; closing the loop before that leaves
+            # it to the garbage collector's ResourceWarning, which fails a later test.
+            await asyncio.sleep(0.05)
 
     return asyncio.run(bounded(), loop_factory=loop_factory)
 
