@@ -195,6 +195,11 @@ class OrderManager:
         self._next_intent = 1
         self._by_venue_id: dict[str, str] = {}
         self._sent_at: dict[str, float] = {}
+        self._unknown_at: dict[str, float] = {}  # when a request's outcome was lost
+        # Orders whose place request is still in our hands (queued in the rate limiter or
+        # behind a nonce venue's earlier request, or awaiting its answer): a NOT_FOUND about
+        # one cannot mean "never reached the venue" yet; the request's own outcome settles it.
+        self._placing: set[str] = set()
         self._fills_again: dict[str, int] = {}  # "fills:<symbol>" -> since_ms of a re-fetch
         self._resolving: dict[str, asyncio.Task[None]] = {}
         self._reconcile_lock = asyncio.Lock()
@@ -641,7 +646,11 @@ class OrderManager:
             with contextlib.suppress(Exception):
                 self.risk.on_order_open(order)
         self.stats.placed += 1
-        await self._send_place(t, order, call)
+        self._placing.add(t.client_order_id)
+        try:
+            await self._send_place(t, order, call)
+        finally:
+            self._placing.discard(t.client_order_id)
         return t
 
     async def _send_place(  # noqa: PLR0911 - one exit per outcome class
@@ -760,6 +769,7 @@ class OrderManager:
 
     def _to_unknown(self, cid: str, what: str, reason: str) -> None:
         self.stats.unknown += 1
+        self._unknown_at[cid] = time.time()
         tr = self.sm.request_failed(cid, what, "unknown", reason)  # type: ignore[arg-type]
         self._journal_transition(tr)
         self._schedule_resolve(cid)
@@ -869,7 +879,7 @@ class OrderManager:
                 self.stats.error(e)
                 return
 
-    async def amend(  # noqa: PLR0911, PLR0912, PLR0915 - three amend modes, one outcome each
+    async def amend(
         self,
         client_order_id: str,
         *,
@@ -942,6 +952,27 @@ class OrderManager:
         )
         self.journal.write_many(recs)
         backoff = _backoff()
+        if new_cid is not None:
+            self._placing.add(new_cid)
+        try:
+            return await self._send_amend(
+                t, target, old_order, amend, call, client_order_id, new_cid, backoff
+            )
+        finally:
+            if new_cid is not None:
+                self._placing.discard(new_cid)
+
+    async def _send_amend(
+        self,
+        t: TrackedOrder,
+        target: TrackedOrder,
+        old_order: Order,
+        amend: Amend,
+        call: HttpCall,
+        client_order_id: str,
+        new_cid: str | None,
+        backoff: Backoff,
+    ) -> TrackedOrder:
         for _ in range(self._max_attempts):
             try:
                 if self._entry_can("amend", default=True):  # order-entry hook
@@ -959,6 +990,7 @@ class OrderManager:
                 self.stats.error(exc)
                 self._to_unknown(client_order_id, "amend", str(exc))
                 if new_cid is not None:
+                    self._unknown_at[new_cid] = time.time()
                     self._schedule_resolve(new_cid)
                 return target
             except VenueError as exc:
@@ -1011,6 +1043,18 @@ class OrderManager:
 
         task.add_done_callback(done)
 
+    def _grace_left(self, cid: str) -> float:
+        """Seconds before a NOT_FOUND answer about `cid` may count as final.
+
+        `unknown_grace_s` after the request left, counted from when its outcome was lost (the
+        timeout), not from the intent: a request that waited in the rate limiter or behind a
+        nonce venue's earlier request was sent late, and a query racing it into the venue
+        would find nothing yet (the Bitfinex chaos run concluded "never reached the venue"
+        for orders the venue then acknowledged).
+        """
+        left = max(self._sent_at.get(cid, 0.0), self._unknown_at.get(cid, 0.0))
+        return left + self._unknown_grace_s - time.time()
+
     async def _resolve(self, cid: str, *, force: bool = False) -> None:
         backoff = _backoff()
         while True:
@@ -1019,7 +1063,7 @@ class OrderManager:
                 return
             if not force and t.state is not OrderState.UNKNOWN and t.pending is None:
                 return
-            wait = self._sent_at.get(cid, 0.0) + self._unknown_grace_s - time.time()
+            wait = self._grace_left(cid)
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
@@ -1051,6 +1095,8 @@ class OrderManager:
             if follow is not None:
                 resp = await self.rest.send(follow)
                 reports = self.adapter.parse_query(order, resp)
+        if cid in self._placing:  # the place may not have left yet: not found proves nothing
+            reports = [r for r in reports if r.kind is not ReportKind.NOT_FOUND]
         self.apply_reports(reports)
         if t.missing_fill_qty > 0 or (
             t.venue_filled_qty is not None and t.venue_filled_qty > t.filled_qty
@@ -1218,7 +1264,7 @@ class OrderManager:
         while attempts < self._max_attempts * 4:
             try:
                 t = self._get(cid)
-                wait = self._sent_at.get(cid, 0.0) + self._unknown_grace_s - time.time()
+                wait = self._grace_left(cid)
                 if wait > 0 and t.state in (OrderState.UNKNOWN, OrderState.PENDING_NEW):
                     await asyncio.sleep(wait)
                 await self.query(cid)
