@@ -55,3 +55,37 @@ def test_fills_missing_from_a_complete_listing_alarm_once(
                 assert t.filled_qty == 0  # never invented
 
     run(main())
+
+
+def test_a_gap_too_recent_for_the_listing_is_listed_again_then_alarms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing else lists fills again before the next reconcile or query: the engine lists once
+    more when the gap is old enough, and alarms then (no manual fetch here)."""
+    monkeypatch.setattr(engine, "_FILL_LISTING_LAG_NS", 300_000_000)
+    venue = "binance"
+
+    async def main() -> None:
+        async with TradeSim([venue], seed=4, step_hz=0) as sim:
+            ex = sim.exchange(venue)
+            symbol, tick, _lot, size = _inst(venue)
+            bid, _ask = ex.touch(symbol)
+            async with manager(sim, venue, tmp_path / "j") as om:
+                t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
+                await eventually(lambda: t.state is OrderState.NEW)
+                om.apply_report(
+                    VenueReport(
+                        venue=venue,
+                        client_order_id=t.client_order_id,
+                        kind=ReportKind.STATUS,
+                        state=OrderState.PARTIALLY_FILLED,
+                        filled_qty=size / 2,
+                    )
+                )
+                # The status's own fetch runs at once (too recent to judge), the re-listing
+                # about 0.8 s later.
+                await eventually(lambda: bool(om.sm.alarms), timeout=5)
+                assert [a.kind for a in om.sm.alarms] == [AlarmKind.FILL_MISMATCH]
+                assert om._gap_recheck == {}
+
+    run(main())

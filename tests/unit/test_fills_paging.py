@@ -97,19 +97,23 @@ def test_newest_first_fills_are_all_fetched(n: int, tmp_path: Path) -> None:
 
 
 class KrakenTradesHistory:
-    """Kraken's TradesHistory: `start` exclusive / `end` inclusive in seconds, most recent first,
-    50 a page, every pair at once."""
+    """Kraken's TradesHistory: `start` exclusive / `end` inclusive, whole seconds compared with
+    fill times that have fractions (as the venue's), most recent first, 50 a page, every pair at
+    once."""
 
     def __init__(self, n: int, per_s: int = 7) -> None:
-        self.fills = [(T0 + (i // per_s) * 1000, 60_000_000 + i) for i in range(n)]
+        self.fills = [
+            (T0 + (i // per_s) * 1000 + (i % per_s) * (1000 // per_s), 60_000_000 + i)
+            for i in range(n)
+        ]
         self.calls: list[dict[str, str]] = []
 
     async def call(self, call: HttpCall) -> HttpResponse:
         params = {k: str(v) for k, v in call.params}
         self.calls.append(params)
         start = int(params["start"]) * 1000
-        end = int(params["end"]) * 1000 + 999 if "end" in params else 10**15
-        sel = sorted((f for f in self.fills if start + 999 < f[0] <= end), reverse=True)
+        end = int(params["end"]) * 1000 if "end" in params else 10**15
+        sel = sorted((f for f in self.fills if start < f[0] <= end), reverse=True)
         ofs = int(params.get("ofs", "0"))
         sel_page = sel[ofs : ofs + 50]
         trades = {
@@ -137,32 +141,39 @@ def test_kraken_most_recent_first_fills_are_all_fetched(n: int, per_s: int, tmp_
 
 
 class BusyKrakenTradesHistory(KrakenTradesHistory):
-    """TradesHistory while the account keeps trading: `arrive` new fills land before every call
-    after the first, shifting older fills to higher offsets."""
+    """TradesHistory while the account keeps trading: before the second call a burst of
+    `burst` fills lands in the newest fill's second (inside the listing's `end`), and before
+    every call after the first `later` fills land in later seconds."""
 
-    def __init__(self, n: int, arrive: int) -> None:
+    def __init__(self, n: int, burst: int, later: int) -> None:
         super().__init__(n)
-        self.arrive = arrive
+        self.burst, self.later = burst, later
         self.original = list(self.fills)
 
+    def _add(self, count: int, first_ts: int, step_ms: int) -> None:
+        top = max(tid for _, tid in self.fills)
+        self.fills += [(first_ts + i * step_ms, top + 1 + i) for i in range(count)]
+
     async def call(self, call: HttpCall) -> HttpResponse:
+        newest = max(ts for ts, _ in self.original)
+        if len(self.calls) == 1:
+            self._add(self.burst, newest + 1, 5)  # all before the next whole second
         if self.calls:
-            top = max(tid for _, tid in self.fills)
-            ts = max(ts for ts, _ in self.fills) + 1000
-            self.fills += [(ts, top + 1 + i) for i in range(self.arrive)]
+            self._add(self.later, (newest // 1000 + 2) * 1000 + len(self.calls) * 1000, 1)
         return await super().call(call)
 
     __call__ = call
 
 
-@pytest.mark.parametrize("arrive", [10, 50, 120])
+@pytest.mark.parametrize(("burst", "later"), [(10, 0), (50, 0), (0, 120), (50, 120)])
 def test_kraken_fills_arriving_between_pages_do_not_end_the_listing(
-    arrive: int, tmp_path: Path
+    burst: int, later: int, tmp_path: Path
 ) -> None:
-    # 120 new fills between two calls make the next offset page a full page of fills already
-    # seen: that must not end the listing before the older fills (the chaos run's reconciles
-    # stopped there).
-    venue = BusyKrakenTradesHistory(180, arrive)
+    # A burst of 50 fills inside the listing's `end` second shifts older fills by a
+    # page: the next offset page is a full page of fills already seen, which must not end the
+    # listing before the older fills (the chaos run's reconciles stopped there). Fills in later
+    # seconds are kept out by `end` and shift nothing.
+    venue = BusyKrakenTradesHistory(180, burst, later)
     adapter = KrakenAdapter(endpoints=Endpoints("http://x", "ws://x"))
     seen = set(_fetch_all(adapter, venue, "BTC/USD", T0 - 1000, tmp_path))
     assert {f"T{tid}" for _, tid in venue.original} <= seen

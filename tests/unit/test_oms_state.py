@@ -416,6 +416,52 @@ def test_fill_gap_alarm_once_while_fills_stay_missing(sm: OrderStateMachine) -> 
     assert t.missing_fill_qty == D("0.5")
 
 
+def test_fill_gap_age_is_its_newest_part_and_a_closed_gap_can_alarm_again(
+    sm: OrderStateMachine,
+) -> None:
+    t = _tracked(sm, qty="2")
+    sm.apply(_status(S.PARTIALLY_FILLED, "0.5"))
+    opened = t.fill_gap_ns
+    sm.apply(_status(S.PARTIALLY_FILLED, "1"))  # more reported: maybe not listed yet
+    assert t.fill_gap_ns > opened
+    sm.apply(_status(S.PARTIALLY_FILLED, "1"))  # the same count again: the age stays
+    grown = t.fill_gap_ns
+    sm.apply(_status(S.PARTIALLY_FILLED, "1"))
+    assert t.fill_gap_ns == grown
+    sm.fill_gap_alarm("c1", "first")
+    sm.apply(_fill("t1", "1"))  # closed
+    assert sm.fill_gaps() == []
+    sm.apply(_status(S.PARTIALLY_FILLED, "1.5"))  # a new gap
+    assert sm.fill_gaps() == [t]
+    sm.fill_gap_alarm("c1", "second")
+    assert _kinds(sm) == [AlarmKind.FILL_MISMATCH] * 2
+
+
+def test_final_cancel_counting_fewer_fills_than_held_alarms(sm: OrderStateMachine) -> None:
+    t = _tracked(sm, qty="2")
+    sm.apply(_r(K.ACK))
+    sm.apply(_fill("t1", "1"))
+    sm.apply(_r(K.CANCELED, filled_qty=D("0.5")))
+    assert t.state is S.CANCELED
+    assert _kinds(sm) == [AlarmKind.FILL_MISMATCH]
+
+
+def test_restored_gap_keeps_the_age_of_its_record() -> None:
+    ticks = iter(range(1_000, 1_000_000))
+    sm = OrderStateMachine(clock=lambda: next(ticks))
+    t = sm.restore(
+        _order("r1", "2"),
+        intent_id=1,
+        state=S.PARTIALLY_FILLED,
+        venue_order_id="v1",
+        fills=[],
+        replaces=None,
+        venue_filled_qty=D("0.5"),
+        venue_filled_ns=7,
+    )
+    assert (t.missing_fill_qty, t.fill_gap_ns) == (D("0.5"), 7)
+
+
 def test_status_filled_with_missing_fills(sm: OrderStateMachine) -> None:
     t = _tracked(sm, qty="2")
     sm.apply(_fill("t1", "1"))

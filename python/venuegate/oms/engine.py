@@ -200,6 +200,8 @@ class OrderManager:
         # behind a nonce venue's earlier request, or awaiting its answer): a NOT_FOUND about
         # one cannot mean "never reached the venue" yet; the request's own outcome settles it.
         self._placing: set[str] = set()
+        # Orders with a fills re-listing scheduled (`_check_fill_gaps`), cancelled on close.
+        self._gap_recheck: dict[str, asyncio.TimerHandle] = {}
         self._fills_again: dict[str, int] = {}  # "fills:<symbol>" -> since_ms of a re-fetch
         self._resolving: dict[str, asyncio.Task[None]] = {}
         self._reconcile_lock = asyncio.Lock()
@@ -317,6 +319,7 @@ class OrderManager:
                     if st is not None and st.venue_filled is not None
                     else None
                 ),
+                venue_filled_ns=st.ts_ns if st is not None else None,
             )
             if t.venue_order_id:
                 self._by_venue_id[t.venue_order_id] = cid
@@ -418,6 +421,9 @@ class OrderManager:
             await self._cancel_on_disconnect.close()
         if self.kill_switch is not None:
             self.kill_switch.unregister_cancel_all(self.venue)
+        for timer in self._gap_recheck.values():
+            timer.cancel()
+        self._gap_recheck.clear()
         for task in list(self._tasks) + list(self._resolving.values()):
             task.cancel()
         for task in list(self._tasks) + list(self._resolving.values()):
@@ -1178,12 +1184,25 @@ class OrderManager:
             if not every and t.symbol != symbol:
                 continue
             sent = self._sent_at.get(t.client_order_id)
-            if sent is None or sent * 1000 < since_ms:
-                continue  # not covered (restored or adopted orders: the reconciler's listing)
+            if t.adopted or sent is None or sent * 1000 < since_ms:
+                continue  # not covered (an adopted order's fills may predate any listing)
             if t.fill_gap_ns and t.fill_gap_ns < started_ns - _FILL_LISTING_LAG_NS:
                 self.sm.fill_gap_alarm(
                     t.client_order_id, "missing from a complete fills listing since the order"
                 )
+            elif t.client_order_id not in self._gap_recheck:
+                # Too recent for this listing to prove anything: list again once it is not
+                # (nothing else would before the next reconcile or query).
+                delay = (t.fill_gap_ns + _FILL_LISTING_LAG_NS - time.time_ns()) / 1e9
+                self._gap_recheck[t.client_order_id] = asyncio.get_running_loop().call_later(
+                    max(0.0, delay) + 0.5, self._recheck_gap, t.client_order_id
+                )
+
+    def _recheck_gap(self, cid: str) -> None:
+        self._gap_recheck.pop(cid, None)
+        t = self.sm.get(cid)
+        if t is not None and t.missing_fill_qty > 0 and not self.journal.closed:
+            self._schedule_fills(t)
 
     async def reconcile(self) -> None:
         """Settles every order with the venue.

@@ -326,9 +326,10 @@ class OrderStateMachine:
 
     def fill_gaps(self) -> list[TrackedOrder]:
         """Orders the venue reports more filled than the fills held, not yet alarmed."""
-        return [
+        gaps = [
             self._orders[c] for c in self._gaps if c not in self._gaps_alarmed and c in self._orders
         ]
+        return sorted(gaps, key=lambda t: t.fill_gap_ns)
 
     def fill_gap_alarm(self, client_order_id: str, detail: str) -> None:
         """Raises `FILL_MISMATCH` for missing fills a complete fills fetch did not find.
@@ -497,6 +498,7 @@ class OrderStateMachine:
         adopted: bool = False,
         reason: str | None = None,
         venue_filled_qty: Decimal | None = None,
+        venue_filled_ns: int | None = None,
     ) -> TrackedOrder:
         """Rebuilds a tracked order from the journal: its last recorded state and its fills.
 
@@ -507,7 +509,8 @@ class OrderStateMachine:
         pending flag (the amend's terms are not known: the reconciler queries); a restored
         UNKNOWN doubts the place when no venue order id or fill is known, else the amend.
         `venue_filled_qty` (the journal's `venue_filled`) restores the venue's reported
-        cumulative fill, so fills still to fetch stay `missing_fill_qty` across a restart.
+        cumulative fill, so fills still to fetch stay `missing_fill_qty` across a restart;
+        `venue_filled_ns` (the record's time, when the gap already existed) keeps its age.
 
         Raises:
             ValueError: the client order id is already tracked.
@@ -531,6 +534,8 @@ class OrderStateMachine:
             self._add_fill(t, f)
         if venue_filled_qty is not None:  # fills the venue reported that are still to fetch
             self._venue_filled(t, venue_filled_qty)
+            if t.fill_gap_ns and venue_filled_ns:
+                t.fill_gap_ns = min(t.fill_gap_ns, venue_filled_ns)
         if t.fills and state is not _S.REJECTED:
             t.acked = True
         if state is _S.UNKNOWN:
@@ -671,6 +676,7 @@ class OrderStateMachine:
 
     def _on_end(self, t: TrackedOrder, r: VenueReport, end: OrderState) -> None:
         if r.filled_qty is not None:
+            self._final_count_check(t, r.filled_qty, end)
             self._venue_filled(t, r.filled_qty)
         if t.state is _S.REJECTED:
             self._revive(t, str(end))
@@ -748,14 +754,8 @@ class OrderStateMachine:
             # fetch cannot find them). Below, on a live order: a report older than fills held
             # (reports can cross in flight). Below in a terminal report: the venue's final
             # count disagrees with fills held, which no later report can mend.
-            if r.filled_qty < t.filled_qty and s is not None and s.is_terminal:
-                self._alarm(
-                    AlarmKind.FILL_MISMATCH,
-                    t.venue,
-                    t.client_order_id,
-                    f"venue reports {r.filled_qty} filled in its final {s} report, below the"
-                    f" {t.filled_qty} held",
-                )
+            if s is not None and s.is_terminal:
+                self._final_count_check(t, r.filled_qty, s)
             self._venue_filled(t, r.filled_qty)
         if t.state is _S.REJECTED and s is not None and s not in (_S.UNKNOWN, _S.REJECTED):
             self._revive(t, f"status {s}")
@@ -894,10 +894,26 @@ class OrderStateMachine:
         self._positions[key] = _EXACT.add(self._positions.get(key, _ZERO), signed)
         return True
 
+    def _final_count_check(self, t: TrackedOrder, cumulative: Decimal, end: OrderState) -> None:
+        """A final report counting fewer fills than held: no later report can mend it."""
+        if cumulative < t.filled_qty:
+            self._alarm(
+                AlarmKind.FILL_MISMATCH,
+                t.venue,
+                t.client_order_id,
+                f"venue reports {cumulative} filled in its final {end} report, below the"
+                f" {t.filled_qty} held",
+            )
+
     def _venue_filled(self, t: TrackedOrder, cumulative: Decimal) -> None:
-        if t.venue_filled_qty is None or cumulative > t.venue_filled_qty:
+        grew = t.venue_filled_qty is None or cumulative > t.venue_filled_qty
+        if grew:
             t.venue_filled_qty = cumulative
         self._missing(t)
+        if grew and t.missing_fill_qty > 0:
+            # The gap's age is that of its newest part: fills reported just now may not be
+            # in the venue's listing yet, whatever the age of the older part.
+            t.fill_gap_ns = self._clock()
 
     def _missing(self, t: TrackedOrder) -> None:
         venue = t.venue_filled_qty if t.venue_filled_qty is not None else t.filled_qty
@@ -909,6 +925,7 @@ class OrderStateMachine:
                 t.fill_gap_ns = self._clock()
         elif cid in self._gaps:
             self._gaps.discard(cid)
+            self._gaps_alarmed.discard(cid)  # a later gap is a new one
             t.fill_gap_ns = 0
 
     def _check_overfill(self, t: TrackedOrder) -> None:
