@@ -6,11 +6,15 @@ reducing risk never waits behind adding it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-__all__ = ["Priority", "RequestCost"]
+__all__ = ["Priority", "PriorityLock", "RequestCost"]
 
 
 class Priority(IntEnum):
@@ -39,3 +43,53 @@ class RequestCost:
     costs: Mapping[str, int] = field(default_factory=dict)
     key: str = ""
     endpoint: str = ""
+
+
+class PriorityLock:
+    """An asyncio lock handed to the best waiting priority (then first come, first served).
+
+    A nonce venue's signed requests go out one at a time (`VenueAdapter.nonce_ordered`): with a
+    plain FIFO lock a cancel would wait behind every query and fills page queued before it.
+    Cancellation-safe: a waiter cancelled before it gets the lock leaves the queue; one
+    cancelled just as the lock was handed to it passes it on.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    @property
+    def locked(self) -> bool:
+        """True while held."""
+        return self._held
+
+    @asynccontextmanager
+    async def hold(self, priority: Priority) -> AsyncIterator[None]:
+        """Holds the lock for the block, served by `priority` (lower first)."""
+        await self._acquire(priority)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, priority: Priority) -> None:
+        if not self._held and not self._waiters:
+            self._held = True
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (int(priority), next(self._seq), fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self._release()  # handed over as we were cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        while self._waiters:
+            _, _, fut = heapq.heappop(self._waiters)
+            if not fut.done():
+                fut.set_result(None)  # stays held, now by that waiter
+                return
+        self._held = False

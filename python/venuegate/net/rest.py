@@ -37,7 +37,7 @@ from venuegate.errors import (
     UnknownOutcomeError,
     VenueError,
 )
-from venuegate.net.priority import RequestCost
+from venuegate.net.priority import PriorityLock, RequestCost
 from venuegate.venues.base import HttpCall, HttpResponse, RestCaller, VenueAdapter
 
 __all__ = ["Limiter", "RestClient", "Timeouts", "retry_after_seconds"]
@@ -139,7 +139,8 @@ class RestClient(RestCaller):
         self._closed = False
         self.sent = 0
         # Nonce-ordered venues: held from signing until the answer, so nonces arrive in order.
-        self._nonce_lock = asyncio.Lock() if adapter.nonce_ordered else None
+        # Handed to the best priority waiting: a cancel does not queue behind queries.
+        self._nonce_lock = PriorityLock() if adapter.nonce_ordered else None
 
     async def __aenter__(self) -> Self:
         self._open()
@@ -214,7 +215,9 @@ class RestClient(RestCaller):
         if self.limiter is not None:
             await self.limiter.acquire(call.cost)
         ordered = self._nonce_lock if call.signed else None
-        async with ordered if ordered is not None else contextlib.nullcontext():
+        async with (
+            ordered.hold(call.cost.priority) if ordered is not None else contextlib.nullcontext()
+        ):
             written = False
             try:
                 method, path, headers, body = self._prepare(call)
