@@ -203,6 +203,16 @@ def test_parse_query_status_and_not_found() -> None:
     assert nf.kind is ReportKind.NOT_FOUND
 
 
+def test_query_of_a_post_only_order_cancelled_for_crossing_says_expired() -> None:
+    # As the stream's push does (cancelSource 31): a later query must not contradict it.
+    detail = ORDER_DETAILS["data"][0] | {"state": "canceled", "cancelSource": "31"}  # type: ignore[index]
+    (r,) = adapter().parse_query(order(), resp(ORDER_DETAILS | {"data": [detail]}))
+    assert (r.kind, r.state) == (ReportKind.STATUS, OrderState.EXPIRED)
+    plain = detail | {"cancelSource": "1"}
+    (c,) = adapter().parse_query(order(), resp(ORDER_DETAILS | {"data": [plain]}))
+    assert c.state is OrderState.CANCELED
+
+
 def test_parse_fills_exact_decimals_and_fee_sign() -> None:
     body = {
         "code": "0",

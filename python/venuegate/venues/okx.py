@@ -739,6 +739,9 @@ class Adapter(VenueAdapter):
         """A report from an OKX order object (REST order details or a stream push)."""
         acc = _dec(d.get("accFillSz"))
         state = _STATE.get(str(d.get("state") or ""))
+        if state is OrderState.CANCELED and str(d.get("cancelSource") or "") == _POST_ONLY_CANCEL:
+            # As the stream's push says it (EXPIRED): a query must not contradict it.
+            state = OrderState.EXPIRED
         return VenueReport(
             venue=self.venue,
             client_order_id=str(d.get("clOrdId") or client_order_id or ""),
