@@ -89,3 +89,32 @@ def test_a_gap_too_recent_for_the_listing_is_listed_again_then_alarms(
                 assert om._gap_recheck == {}
 
     run(main())
+
+
+def test_reconcile_lists_fills_from_the_last_complete_listing_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    """An open order older than the last complete fills listing needs nothing before it; the
+    listing's start is journaled ("fills_synced"), so a restart does not list back to every
+    long-resting order (or an hour) either."""
+    venue = "binance"
+
+    async def main() -> None:
+        async with TradeSim([venue], seed=4, step_hz=0) as sim:
+            ex = sim.exchange(venue)
+            symbol, tick, _lot, size = _inst(venue)
+            bid, _ask = ex.touch(symbol)
+            async with manager(sim, venue, tmp_path / "j") as om:
+                t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
+                await eventually(lambda: t.state is OrderState.NEW)
+                om._sent_at[t.client_order_id] -= 7200  # resting for two hours
+                await om.reconcile()
+                synced = om._fills_since_ms[symbol]
+                assert om._fills_start_ms(symbol) == synced  # not two hours back
+            async with manager(sim, venue, tmp_path / "j", reconcile=False) as om2:
+                # Restored from the journal, before any reconcile of its own.
+                assert om2._fills_since_ms[symbol] == synced
+                assert om2.sm.get(t.client_order_id) is not None
+                assert om2._fills_start_ms(symbol) == synced
+
+    run(main())

@@ -24,11 +24,13 @@ def test_fills_asked_during_a_fetch_are_fetched_again(tmp_path: Path) -> None:
                 first_running = asyncio.Event()
                 release = asyncio.Event()
 
-                async def fake_fetch(sym: str, since_ms: int) -> None:
+                async def fake_fetch(sym: str, since_ms: int, *, for_gaps: bool = False) -> bool:
+                    assert for_gaps  # a fetch for reported fills: stops once none is missing
                     calls.append(since_ms)
                     if len(calls) == 1:
                         first_running.set()
                         await release.wait()
+                    return True
 
                 om._fetch_fills_retrying = fake_fetch  # type: ignore[method-assign]
                 om._schedule_fills(a)

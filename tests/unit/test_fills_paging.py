@@ -177,3 +177,26 @@ def test_kraken_fills_arriving_between_pages_do_not_end_the_listing(
     adapter = KrakenAdapter(endpoints=Endpoints("http://x", "ws://x"))
     seen = set(_fetch_all(adapter, venue, "BTC/USD", T0 - 1000, tmp_path))
     assert {f"T{tid}" for _, tid in venue.original} <= seen
+
+
+def test_a_fetch_for_missing_fills_stops_once_none_is_missing(tmp_path: Path) -> None:
+    # Nothing missing: one page, not all four back to `since_ms` (a gap-driven fetch used to
+    # page a busy account's whole history, spending Kraken's API counter for minutes).
+    venue = KrakenTradesHistory(180)
+    adapter = KrakenAdapter(endpoints=Endpoints("http://x", "ws://x"))
+
+    async def main() -> None:
+        async with OrderManager.open(
+            adapter,
+            venue,  # type: ignore[arg-type]
+            journal_path=tmp_path / "j",
+            symbols=["BTC/USD"],
+            private_stream=False,
+            reconcile=False,
+        ) as om:
+            await om.fetch_fills("BTC/USD", T0 - 1000, for_gaps=True)
+            assert len(venue.calls) == 1
+            await om.fetch_fills("BTC/USD", T0 - 1000)
+            assert len(venue.calls) == 1 + 4  # the full listing: 50 + 50 + 50 + 30
+
+    asyncio.run(main())

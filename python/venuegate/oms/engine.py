@@ -250,6 +250,16 @@ class OrderManager:
         finally:
             await om.close()
 
+    def _restore_marker(self, rec: MarkerRecord, session: str | None) -> str | None:
+        """Applies a marker on recovery; returns the session id (the first one found)."""
+        if rec.name == "session_start":
+            return session or rec.data.get("session")
+        if rec.name == "fills_synced":  # the last complete fills listing, per symbol
+            sym, since_ms = rec.data.get("symbol"), rec.data.get("since_ms", "")
+            if sym and since_ms.isdigit():
+                self._fills_since_ms[sym] = int(since_ms)
+        return session
+
     def restore(self, records: Sequence[tuple[int, Record]]) -> RecoveryReport:
         """Rebuilds the state machine from journal records (before `start`)."""
         intents: dict[str, IntentRecord] = {}
@@ -276,8 +286,8 @@ class OrderManager:
                             r.ts_ms,
                         )
                     )
-            elif isinstance(rec, MarkerRecord) and rec.name == "session_start":
-                session = session or rec.data.get("session")
+            elif isinstance(rec, MarkerRecord):
+                session = self._restore_marker(rec, session)
         if session is not None:
             self.session = session
         rep = RecoveryReport(records=len(records))
@@ -537,7 +547,7 @@ class OrderManager:
             start: int | None = since
             while start is not None:
                 await asyncio.sleep(0.05)  # let a burst of reports land first
-                await self._fetch_fills_retrying(t.symbol, start)
+                await self._fetch_fills_retrying(t.symbol, start, for_gaps=True)
                 start = self._fills_again.pop(key, None)
 
         task = asyncio.create_task(fetch(), name=key)
@@ -1107,7 +1117,7 @@ class OrderManager:
         if t.missing_fill_qty > 0 or (
             t.venue_filled_qty is not None and t.venue_filled_qty > t.filled_qty
         ):
-            await self.fetch_fills(t.symbol, self._since_ms(cid))
+            await self.fetch_fills(t.symbol, self._since_ms(cid), for_gaps=True)
         return t.state is not OrderState.UNKNOWN and t.pending is None
 
     def _since_ms(self, cid: str) -> int:
@@ -1115,8 +1125,12 @@ class OrderManager:
         base = int(sent * 1000) if sent is not None else int(time.time() * 1000) - 3_600_000
         return base - 60_000
 
-    async def fetch_fills(self, symbol: str, since_ms: int) -> int:
+    async def fetch_fills(self, symbol: str, since_ms: int, *, for_gaps: bool = False) -> int:
         """Fetches and applies our executions on `symbol` since `since_ms`; returns the new.
+
+        `for_gaps`: the fetch is for fills the venue reported and the engine misses; it stops
+        as soon as none is missing (on a newest-first venue the first page usually has them)
+        instead of listing every page back to `since_ms`.
 
         Pages forward until a page brings nothing new (or is short), or backwards from the
         oldest fill of each page where the venue lists newest first (`fills_newest_first`).
@@ -1124,6 +1138,13 @@ class OrderManager:
         page of fills arriving between two calls makes the next a full page of fills already
         seen (the chaos run's Kraken reconciles stopped there, leaving older fills unfetched).
         """
+        new, _complete = await self._fetch_fills(symbol, since_ms, for_gaps=for_gaps)
+        return new
+
+    async def _fetch_fills(
+        self, symbol: str, since_ms: int, *, for_gaps: bool = False
+    ) -> tuple[int, bool]:
+        """`fetch_fills`, and whether the listing went through to its end (complete)."""
         new = 0
         seen: set[str] = set()
         started_ns = time.time_ns()
@@ -1148,6 +1169,11 @@ class OrderManager:
                 tr = self.apply_report(r)
                 if tr is not None and tr.new_fill is not None:
                     new += 1
+            if for_gaps and not self.sm.has_fill_gaps(
+                None if self.adapter.lists_all_symbols else symbol
+            ):
+                started_ns = 0  # stopped early: not a complete listing
+                break
             if page is not None and len(reports) < page:
                 break  # a short page is the last one
             if self.adapter.fills_newest_first:
@@ -1170,7 +1196,7 @@ class OrderManager:
         self.stats.fills_fetched += new
         if started_ns:
             self._check_fill_gaps(symbol, covered_ms, started_ns)
-        return new
+        return new, bool(started_ns)
 
     def _check_fill_gaps(self, symbol: str, since_ms: int, started_ns: int) -> None:
         """Alarms for fills a complete listing should have brought and did not.
@@ -1245,29 +1271,46 @@ class OrderManager:
             # One fills fetch per symbol, or one for all where the venue's call has no filter.
             groups = [list(self.symbols)] if every else [[sym] for sym in self.symbols]
             for group in groups:
-                starts = []
-                for sym in group:
-                    since = self._fills_since_ms.get(sym)
-                    oldest = min(
-                        (
-                            self._since_ms(t.client_order_id)
-                            for t in self.sm.orders()
-                            if t.symbol == sym and (not t.is_terminal or t.missing_fill_qty > 0)
-                        ),
-                        default=None,
-                    )
-                    starts.append(
-                        min(x for x in (since, oldest) if x is not None)
-                        if (since is not None or oldest is not None)
-                        else int(time.time() * 1000) - 3_600_000
-                    )
+                starts = [self._fills_start_ms(sym) for sym in group]
                 now_ms = int(time.time() * 1000)
-                await self._fetch_fills_retrying(group[0], min(starts))
-                for sym in group:
-                    self._fills_since_ms[sym] = now_ms - 60_000
+                if await self._fetch_fills_retrying(group[0], min(starts)):
+                    # Complete up to now: the next reconcile (in this process or, through the
+                    # journal, the next one) lists from here, with a minute's margin.
+                    for sym in group:
+                        self._fills_since_ms[sym] = now_ms - 60_000
+                        self.journal.write(
+                            MarkerRecord(
+                                _now_ns(),
+                                "fills_synced",
+                                {"symbol": sym, "since_ms": str(now_ms - 60_000)},
+                            )
+                        )
             self.journal.write(
                 MarkerRecord(_now_ns(), "reconcile_done", {"open": str(len(self.sm.open_orders()))})
             )
+
+    def _fills_start_ms(self, sym: str) -> int:
+        """Where a reconcile's fills listing for `sym` starts.
+
+        From the last complete listing (`fills_synced`, journaled), or further back for an
+        order still missing fills the venue reported. Without a complete listing yet: from the
+        oldest open order, or an hour back. An open order older than the last complete
+        listing needs nothing before it: its earlier fills were in that listing (on a busy
+        account, listing back to every long-resting order at each restart took the chaos
+        run's Kraken workers minutes of API budget).
+        """
+        since = self._fills_since_ms.get(sym)
+        oldest = min(
+            (
+                self._since_ms(t.client_order_id)
+                for t in self.sm.orders()
+                if t.symbol == sym
+                and (t.missing_fill_qty > 0 or (since is None and not t.is_terminal))
+            ),
+            default=None,
+        )
+        known = [x for x in (since, oldest) if x is not None]
+        return min(known) if known else int(time.time() * 1000) - 3_600_000
 
     async def _query_until_answered(self, cid: str) -> None:
         """Queries one order until the venue answers (bounded).
@@ -1296,15 +1339,19 @@ class OrderManager:
                     attempts += 1
                 await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
 
-    async def _fetch_fills_retrying(self, symbol: str, since_ms: int) -> None:
+    async def _fetch_fills_retrying(
+        self, symbol: str, since_ms: int, *, for_gaps: bool = False
+    ) -> bool:
+        """`_fetch_fills` retried on errors; True when a listing went through to its end."""
         backoff = _backoff()
         for _ in range(self._max_attempts * 4):
             try:
-                await self.fetch_fills(symbol, since_ms)
-                return
+                _new, complete = await self._fetch_fills(symbol, since_ms, for_gaps=for_gaps)
+                return complete
             except (VenueError, OSError, TimeoutError) as exc:
                 self.stats.error(exc)
                 await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
+        return False
 
     async def settle(self, timeout_s: float = 30.0) -> bool:
         """Waits until no order is UNKNOWN or pending (reconciling as needed); True if so."""

@@ -278,7 +278,10 @@ class StateRecord(msgspec.Struct, frozen=True, array_like=True):
 
 
 class MarkerRecord(msgspec.Struct, frozen=True, array_like=True):
-    """A session event: "session_start", "recovery_done", "reconcile_done".
+    """A session event: "session_start", "recovery_done", "reconcile_done", "fills_synced".
+
+    "fills_synced" marks a complete fills listing: `{"symbol", "since_ms"}`, where the next
+    one may start.
 
     Attributes:
         ts_ns: wall clock, ns since the epoch.

@@ -331,6 +331,13 @@ class OrderStateMachine:
         ]
         return sorted(gaps, key=lambda t: t.fill_gap_ns)
 
+    def has_fill_gaps(self, symbol: str | None = None) -> bool:
+        """True while some order (on `symbol`, or any) misses fills the venue reported."""
+        return any(
+            symbol is None or (c in self._orders and self._orders[c].symbol == symbol)
+            for c in self._gaps
+        )
+
     def fill_gap_alarm(self, client_order_id: str, detail: str) -> None:
         """Raises `FILL_MISMATCH` for missing fills a complete fills fetch did not find.
 
