@@ -1110,7 +1110,7 @@ class OrderManager:
             follow = self.adapter.query_followup(order, resp) if not reports else None
             if follow is not None:
                 resp = await self.rest.send(follow)
-                reports = self.adapter.parse_query(order, resp)
+                reports = self.adapter.parse_query_followup(order, resp)
         if cid in self._placing:  # the place may not have left yet: not found proves nothing
             reports = [r for r in reports if r.kind is not ReportKind.NOT_FOUND]
         self.apply_reports(reports)

@@ -417,9 +417,17 @@ class VenueAdapter(ABC):
     def query_followup(self, order: Order, resp: HttpResponse) -> HttpCall | None:
         """A second call when `parse_query` of `resp` returned no report (undecided).
 
-        Kraken asks OpenOrders by client id first, then ClosedOrders. Default: none.
+        Kraken asks OpenOrders by client id first, then ClosedOrders; Bitfinex its active
+        orders, then the order history. Default: none.
         """
         return None
+
+    def parse_query_followup(self, order: Order, resp: HttpResponse) -> list[VenueReport]:
+        """Reports from the `query_followup` call's answer (STATUS or NOT_FOUND).
+
+        Default: `parse_query` (Kraken tells its two answers apart by their shape).
+        """
+        return self.parse_query(order, resp)
 
     @abstractmethod
     def open_orders(self, symbol: str | None) -> HttpCall:

@@ -362,7 +362,6 @@ class Adapter(VenueAdapter):
         self._dates: dict[str, str] = {}  # cid → cid_date of the order's creation
         self._cid_by_id: dict[str, str] = {}  # venue order id → cid
         self._seen: dict[str, tuple[Decimal | None, Decimal | None]] = {}  # cid → (qty, price)
-        self._hist_next: set[str] = set()  # cids whose next query asks the order history
 
     # -- identifiers ---------------------------------------------------------------------
     def new_client_order_id(self, session: str, n: int) -> str:
@@ -578,43 +577,60 @@ class Adapter(VenueAdapter):
 
     # -- queries -----------------------------------------------------------------------------
     def query(self, order: Order) -> HttpCall:
-        """Looks an order up by client order id.
+        """Looks an order up by client order id among the active orders.
 
-        Active orders by `cid`/`cid_date` (`/v2/auth/r/orders/{symbol}`); when the previous
-        query found none there, the closed orders of the symbol (`.../hist`, by `id` when known,
-        else the orders of the cid's day) — Bitfinex has no single lookup for both.
+        `/v2/auth/r/orders/{symbol}` by `cid`/`cid_date`; when it is not there, `query_followup`
+        asks the closed orders of the symbol right after (Bitfinex has no single lookup for
+        both). The two calls belong to one query: no state is kept between queries (a history
+        lookup left pending by an earlier query once answered a later one about an order that
+        was active by then: NOT_FOUND for a live order).
         """
-        cid = order.client_order_id
-        if cid in self._hist_next:
-            body: dict[str, object] = {"limit": 2500}
-            if order.venue_order_id:
-                body["id"] = [_int(order.venue_order_id)]
-            else:
-                day = int(
-                    datetime.strptime(self.cid_date(cid), "%Y-%m-%d")
-                    .replace(tzinfo=UTC)
-                    .timestamp()
-                )
-                body["start"] = day * 1000 - _DAY_MS
-                body["end"] = day * 1000 + 2 * _DAY_MS
-            return self._post(
-                Op.QUERY, f"/v2/auth/r/orders/{order.symbol}/hist", body, "ORDERS_HIST",
-                Priority.QUERY, order.symbol,
-            )  # fmt: skip
-        body = {"cid": self._cid_int(cid), "cid_date": self.cid_date(cid)}
+        body = {"cid": self._cid_int(order.client_order_id),
+                "cid_date": self.cid_date(order.client_order_id)}  # fmt: skip
         return self._post(
             Op.QUERY, f"/v2/auth/r/orders/{order.symbol}", body, "ORDERS", Priority.QUERY,
             order.symbol,
         )  # fmt: skip
 
-    def parse_query(self, order: Order, resp: HttpResponse) -> list[VenueReport]:
-        """STATUS, or NOT_FOUND after both lookups found nothing.
+    def query_followup(self, order: Order, resp: HttpResponse) -> HttpCall | None:
+        """The order history, after the active orders did not have the order.
 
-        STATUS; after both lookups found nothing, NOT_FOUND. An empty list means "not in the
-        active orders; ask again" (the next `query` reads the history).
+        `.../hist`, by `id` when known, else the orders of the cid's day.
         """
+        del resp
+        body: dict[str, object] = {"limit": 2500}
+        if order.venue_order_id:
+            body["id"] = [_int(order.venue_order_id)]
+        else:
+            day = int(
+                datetime.strptime(self.cid_date(order.client_order_id), "%Y-%m-%d")
+                .replace(tzinfo=UTC)
+                .timestamp()
+            )
+            body["start"] = day * 1000 - _DAY_MS
+            body["end"] = day * 1000 + 2 * _DAY_MS
+        return self._post(
+            Op.QUERY, f"/v2/auth/r/orders/{order.symbol}/hist", body, "ORDERS_HIST",
+            Priority.QUERY, order.symbol,
+        )  # fmt: skip
+
+    def parse_query(self, order: Order, resp: HttpResponse) -> list[VenueReport]:
+        """STATUS from the active orders; [] when not there (undecided: `query_followup`)."""
+        report = self._find_order(order, resp)
+        return [] if report is None else [report]
+
+    def parse_query_followup(self, order: Order, resp: HttpResponse) -> list[VenueReport]:
+        """STATUS from the order history; NOT_FOUND when neither lookup had it."""
+        report = self._find_order(order, resp)
+        if report is not None:
+            return [report]
+        return [
+            VenueReport(venue=VENUE, client_order_id=order.client_order_id,
+                        kind=ReportKind.NOT_FOUND, symbol=order.symbol)
+        ]  # fmt: skip
+
+    def _find_order(self, order: Order, resp: HttpResponse) -> VenueReport | None:
         cid = order.client_order_id
-        hist = cid in self._hist_next
         try:
             body = self._loads(Op.QUERY, resp)
         except OrderNotFoundError:
@@ -624,16 +640,8 @@ class Adapter(VenueAdapter):
             if str(_at(o, 2)) == cid or (
                 order.venue_order_id and str(_at(o, 0)) == order.venue_order_id
             ):
-                self._hist_next.discard(cid)
-                return [self.order_report(o, ReportKind.STATUS, cid)]
-        if not hist:
-            self._hist_next.add(cid)
-            return []
-        self._hist_next.discard(cid)
-        return [
-            VenueReport(venue=VENUE, client_order_id=cid, kind=ReportKind.NOT_FOUND,
-                        symbol=order.symbol)
-        ]  # fmt: skip
+                return self.order_report(o, ReportKind.STATUS, cid)
+        return None
 
     def open_orders(self, symbol: str | None) -> HttpCall:
         """`POST /v2/auth/r/orders[/{symbol}]` (active orders)."""
