@@ -6,6 +6,8 @@ into a kill)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,44 @@ import pytest
 from tests.e2e.test_oms import _inst, eventually, manager, run
 from venuegate.model import OrderState, Side
 from venuegate.oms import engine
+from venuegate.oms.engine import OrderManager
+from venuegate.oms.state import TrackedOrder
 from venuegate.oms.types import AlarmKind, ReportKind, VenueReport
 from venuegate.sim.trade import TradeSim
+
+
+async def _resting(sim: TradeSim, om: OrderManager) -> TrackedOrder:
+    """A buy resting 30 ticks under the touch, acknowledged."""
+    symbol, tick, _lot, size = _inst(om.venue)
+    bid, _ask = sim.exchange(om.venue).touch(symbol)
+    t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
+    await eventually(lambda: t.state is OrderState.NEW)
+    return t
+
+
+@asynccontextmanager
+async def _phantom_gap(tmp_path: Path) -> AsyncIterator[tuple[OrderManager, TrackedOrder]]:
+    """A manager on the Binance simulator with one resting order, which a status claims half
+    filled: a fill the venue never made (nor lists)."""
+    async with (
+        TradeSim(["binance"], seed=4, step_hz=0) as sim,
+        manager(sim, "binance", tmp_path / "j") as om,
+    ):
+        t = await _resting(sim, om)
+        _phantom_fill(om, t)
+        yield om, t
+
+
+def _phantom_fill(om: OrderManager, t: TrackedOrder) -> None:
+    om.apply_report(
+        VenueReport(
+            venue=om.venue,
+            client_order_id=t.client_order_id,
+            kind=ReportKind.STATUS,
+            state=OrderState.PARTIALLY_FILLED,
+            filled_qty=t.quantity / 2,
+        )
+    )
 
 
 @pytest.mark.parametrize("lag_ns", [0, 60_000_000_000])
@@ -22,37 +60,21 @@ def test_fills_missing_from_a_complete_listing_alarm_once(
     lag_ns: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine, "_FILL_LISTING_LAG_NS", lag_ns)
-    venue = "binance"
 
     async def main() -> None:
-        async with TradeSim([venue], seed=4, step_hz=0) as sim:
-            ex = sim.exchange(venue)
-            symbol, tick, _lot, size = _inst(venue)
-            bid, _ask = ex.touch(symbol)
-            async with manager(sim, venue, tmp_path / "j") as om:
-                t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
-                await eventually(lambda: t.state is OrderState.NEW)
-                # A status claiming a fill the venue never made (and so never lists).
-                om.apply_report(
-                    VenueReport(
-                        venue=venue,
-                        client_order_id=t.client_order_id,
-                        kind=ReportKind.STATUS,
-                        state=OrderState.PARTIALLY_FILLED,
-                        filled_qty=size / 2,
-                    )
-                )
-                assert t.missing_fill_qty == size / 2
-                assert [a.kind for a in om.sm.alarms] == []  # still to fetch: silent
-                for _ in range(2):
-                    await om.fetch_fills(symbol, om._since_ms(t.client_order_id))
-                kinds = [a.kind for a in om.sm.alarms]
-                if lag_ns:  # reported moments ago: the listing may lag, no alarm yet
-                    assert kinds == []
-                else:
-                    assert kinds == [AlarmKind.FILL_MISMATCH]
-                    assert t.client_order_id == om.sm.alarms[0].client_order_id
-                assert t.filled_qty == 0  # never invented
+        async with _phantom_gap(tmp_path) as (om, t):
+            symbol, size = t.symbol, t.quantity
+            assert t.missing_fill_qty == size / 2
+            assert [a.kind for a in om.sm.alarms] == []  # still to fetch: silent
+            for _ in range(2):
+                await om.fetch_fills(symbol, om._since_ms(t.client_order_id))
+            kinds = [a.kind for a in om.sm.alarms]
+            if lag_ns:  # reported moments ago: the listing may lag, no alarm yet
+                assert kinds == []
+            else:
+                assert kinds == [AlarmKind.FILL_MISMATCH]
+                assert t.client_order_id == om.sm.alarms[0].client_order_id
+            assert t.filled_qty == 0  # never invented
 
     run(main())
 
@@ -63,30 +85,14 @@ def test_a_gap_too_recent_for_the_listing_is_listed_again_then_alarms(
     """Nothing else lists fills again before the next reconcile or query: the engine lists once
     more when the gap is old enough, and alarms then (no manual fetch here)."""
     monkeypatch.setattr(engine, "_FILL_LISTING_LAG_NS", 300_000_000)
-    venue = "binance"
 
     async def main() -> None:
-        async with TradeSim([venue], seed=4, step_hz=0) as sim:
-            ex = sim.exchange(venue)
-            symbol, tick, _lot, size = _inst(venue)
-            bid, _ask = ex.touch(symbol)
-            async with manager(sim, venue, tmp_path / "j") as om:
-                t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
-                await eventually(lambda: t.state is OrderState.NEW)
-                om.apply_report(
-                    VenueReport(
-                        venue=venue,
-                        client_order_id=t.client_order_id,
-                        kind=ReportKind.STATUS,
-                        state=OrderState.PARTIALLY_FILLED,
-                        filled_qty=size / 2,
-                    )
-                )
-                # The status's own fetch runs at once (too recent to judge), the re-listing
-                # about 0.8 s later.
-                await eventually(lambda: bool(om.sm.alarms), timeout=5)
-                assert [a.kind for a in om.sm.alarms] == [AlarmKind.FILL_MISMATCH]
-                assert om._gap_recheck == {}
+        async with _phantom_gap(tmp_path) as (om, _t):
+            # The status's own fetch runs at once (too recent to judge), the re-listing
+            # about 0.8 s later.
+            await eventually(lambda: bool(om.sm.alarms), timeout=5)
+            assert [a.kind for a in om.sm.alarms] == [AlarmKind.FILL_MISMATCH]
+            assert om._gap_recheck == {}
 
     run(main())
 
@@ -101,12 +107,9 @@ def test_reconcile_lists_fills_from_the_last_complete_listing_across_a_restart(
 
     async def main() -> None:
         async with TradeSim([venue], seed=4, step_hz=0) as sim:
-            ex = sim.exchange(venue)
-            symbol, tick, _lot, size = _inst(venue)
-            bid, _ask = ex.touch(symbol)
             async with manager(sim, venue, tmp_path / "j") as om:
-                t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
-                await eventually(lambda: t.state is OrderState.NEW)
+                t = await _resting(sim, om)
+                symbol = t.symbol
                 om._sent_at[t.client_order_id] -= 7200  # resting for two hours
                 await om.reconcile()
                 synced = om._fills_since_ms[symbol]

@@ -20,6 +20,12 @@ from venuegate.sim.trade import TradeSim
 _NONCE_STORE = {"bitfinex": ("_nonces", 1000), "kraken": ("_last_nonce", 1)}
 
 
+def _nonces(sim: TradeSim, venue: str) -> tuple[str, dict[str, int], int]:
+    """The API key, the simulator's last-nonce store and the nonce's unit per millisecond."""
+    attr, per_ms = _NONCE_STORE[venue]
+    return sim.credentials(venue).api_key, getattr(sim.apis[venue], attr), per_ms
+
+
 @pytest.mark.parametrize("venue", sorted(_NONCE_STORE))
 def test_nonce_refusal_is_resent_without_a_clock_resync(venue: str, tmp_path: Path) -> None:
     async def main() -> None:
@@ -27,9 +33,7 @@ def test_nonce_refusal_is_resent_without_a_clock_resync(venue: str, tmp_path: Pa
             ex = sim.exchange(venue)
             symbol, tick, _lot, size = _inst(venue)
             bid, _ask = ex.touch(symbol)
-            key = sim.credentials(venue).api_key
-            attr, per_ms = _NONCE_STORE[venue]
-            store: dict[str, int] = getattr(sim.apis[venue], attr)
+            key, store, per_ms = _nonces(sim, venue)
             async with manager(sim, venue, tmp_path / "j") as om:
                 resyncs: list[int] = []
                 clock: Any = om.clock
@@ -67,9 +71,7 @@ def test_nonce_refusals_do_not_spend_a_querys_attempts(venue: str, tmp_path: Pat
             ex = sim.exchange(venue)
             symbol, tick, _lot, size = _inst(venue)
             bid, _ask = ex.touch(symbol)
-            key = sim.credentials(venue).api_key
-            attr, per_ms = _NONCE_STORE[venue]
-            store: dict[str, int] = getattr(sim.apis[venue], attr)
+            key, store, per_ms = _nonces(sim, venue)
             async with manager(sim, venue, tmp_path / "j", max_attempts=1) as om:
                 t = await om.place(symbol, Side.BUY, size, bid - tick * 30)
                 await eventually(lambda: t.state is OrderState.NEW)
