@@ -35,6 +35,7 @@ def test_not_found_waits_the_grace_after_the_outcome_was_lost(tmp_path: Path) ->
                     if call.op is not Op.PLACE:
                         return await real_send(call)
                     await asyncio.sleep(0.6)  # waited in a local queue past the grace
+
                     # In flight inside the venue when the client gives up: it lands 0.3 s
                     # after the timeout.
                     async def land() -> None:
