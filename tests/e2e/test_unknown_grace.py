@@ -55,3 +55,29 @@ def test_not_found_waits_the_grace_after_the_outcome_was_lost(tmp_path: Path) ->
                 await asyncio.gather(*late)
 
     run(main())
+
+
+def test_a_pending_cancel_that_never_left_is_sent_again(tmp_path: Path) -> None:
+    """A cancel journaled but never sent (a crash in between): the venue keeps showing the order
+    live, so after a few answers the cancel counts as not sent and goes out again, instead of a
+    query loop every two seconds for ever."""
+    venue = "binance"
+
+    async def main() -> None:
+        async with TradeSim([venue], seed=8, step_hz=0) as sim:
+            ex = sim.exchange(venue)
+            account = sim.credentials(venue).api_key
+            symbol, tick, _lot, size = _inst(venue)
+            bid, _ask = ex.touch(symbol)
+            async with manager(sim, venue, tmp_path / "j") as om:
+                t = await om.place(symbol, Side.BUY, size, bid - tick * 20)
+                await eventually(lambda: t.state is OrderState.NEW)
+                om._journal_transition(om.sm.request_cancel(t.client_order_id))  # never sent
+                assert t.state is OrderState.PENDING_CANCEL
+                om._schedule_resolve(t.client_order_id)
+                await eventually(lambda: t.state is OrderState.CANCELED, timeout=10)
+                truth = ex.find(account, client_order_id=t.client_order_id)
+                assert truth is not None
+                assert truth.status == "canceled"
+
+    run(main())

@@ -123,6 +123,9 @@ class EngineStats:
 _JITTER = random.Random()  # noqa: S311 - retry jitter, not cryptography
 # Nonce refusals a query may take on a nonce venue without spending one of its attempts.
 _NONCE_REFUSALS_FREE = 20
+# Answers showing an order live, unchanged by our pending cancel / amend, before that request
+# counts as never sent.
+_PENDING_ANSWERS = 5
 # How long a venue's fills listing may lag its order status before missing fills are alarmed.
 _FILL_LISTING_LAG_NS = 5_000_000_000
 
@@ -1072,7 +1075,17 @@ class OrderManager:
         return left + self._unknown_grace_s - time.time()
 
     async def _resolve(self, cid: str, *, force: bool = False) -> None:
+        """Queries `cid` until it is settled (not UNKNOWN, nothing pending).
+
+        An order the venue keeps showing live while our cancel or amend stays pending for
+        `_PENDING_ANSWERS` answers: that request never took effect (lost before it left: a
+        crash between journaling and sending it, say). It is cleared as not sent, and a cancel
+        is sent again (the intent stands). Without this the loop queried such an order every
+        two seconds for ever, spending the venue's query budget (the Bitfinex chaos run's
+        restarts slowed from seconds to minutes).
+        """
         backoff = _backoff()
+        still_pending = 0
         while True:
             t = self.sm.get(cid)
             if t is None:
@@ -1092,6 +1105,20 @@ class OrderManager:
             if done:
                 self.stats.resolved += 1
                 return
+            t = self._get(cid)
+            if t.pending is not None and t.state is not OrderState.UNKNOWN and t.acked:
+                still_pending += 1
+                if still_pending >= _PENDING_ANSWERS and not t.is_terminal:
+                    what = "cancel" if t.pending == "cancel" else "amend"
+                    log.warning(
+                        "%s: %s %s shows no effect after %d answers: not sent; %s",
+                        self.venue, what, cid, still_pending,
+                        "cancelling again" if what == "cancel" else "amend dropped",
+                    )  # fmt: skip
+                    self._failed(cid, what, "not_sent", f"{what} showed no effect at the venue")
+                    if what == "cancel":
+                        await self.cancel(cid)
+                    return
             await asyncio.sleep(backoff.next())
 
     async def query(self, cid: str) -> bool:
