@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,6 +17,17 @@ async def _inner_wait(ev: asyncio.Event) -> None:
 
 async def _outer(ev: asyncio.Event) -> None:
     await _inner_wait(ev)
+
+
+@contextlib.asynccontextmanager
+async def _opening(ev: asyncio.Event) -> AsyncIterator[None]:
+    await _inner_wait(ev)  # a stall while entering, as in `OrderManager.open`
+    yield
+
+
+async def _enter(ev: asyncio.Event) -> None:
+    async with _opening(ev):
+        pass
 
 
 def test_dump_walks_the_await_chain(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,3 +45,18 @@ def test_dump_walks_the_await_chain(capsys: pytest.CaptureFixture[str]) -> None:
     assert "_outer" in block
     assert "_inner_wait" in block
     assert block.index("_outer") < block.index("_inner_wait")  # outermost first
+
+
+def test_dump_walks_into_an_async_context_manager(capsys: pytest.CaptureFixture[str]) -> None:
+    async def main() -> None:
+        ev = asyncio.Event()
+        task = asyncio.create_task(_enter(ev), name="the-opener")
+        await asyncio.sleep(0)
+        _dump_tasks()
+        ev.set()
+        await task
+
+    asyncio.run(main())
+    err = capsys.readouterr().err
+    block = err.split("--- the-opener", 1)[1].split("---", 1)[0]
+    assert block.index("_enter") < block.index("_opening") < block.index("_inner_wait")

@@ -340,20 +340,45 @@ async def _ws_entry(
     return entry
 
 
+_FRAMES = ("cr_frame", "gi_frame", "ag_frame")
+
+
+def _running_async_gen(frame: Any) -> Any:
+    """The async generator a frame is driving, or None.
+
+    `async with` on an asynccontextmanager awaits `anext(self.gen)`, a wrapper that does not
+    expose its generator.
+    """
+    for value in frame.f_locals.values():
+        for candidate in (value, getattr(value, "gen", None)):
+            if getattr(candidate, "ag_running", False):
+                return candidate
+    return None
+
+
 def _dump_tasks() -> None:
-    """Every pending task's await stack, to stderr."""
+    """Every pending task's await stack, to stderr (into async generators too)."""
     import io
 
     buf = io.StringIO()
     for task in asyncio.all_tasks():
         buf.write(f"--- {task.get_name()}\n")
         coro: Any = task.get_coro()
-        while coro is not None:  # the await chain, outermost first
-            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        for _ in range(200):  # the await chain, outermost first
+            if coro is None:
+                break
+            frame = next((f for a in _FRAMES if (f := getattr(coro, a, None)) is not None), None)
             if frame is not None:
                 code = frame.f_code
                 buf.write(f"    {code.co_filename}:{frame.f_lineno} {code.co_name}\n")
-            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+            nxt = (
+                getattr(coro, "cr_await", None)
+                or getattr(coro, "gi_yieldfrom", None)
+                or getattr(coro, "ag_await", None)
+            )
+            if nxt is not None and frame is not None and not any(hasattr(nxt, a) for a in _FRAMES):
+                nxt = _running_async_gen(frame) or nxt
+            coro = nxt
     print(buf.getvalue(), file=sys.stderr, flush=True)
 
 
