@@ -750,7 +750,8 @@ class OrderManager:
             return True
         return self.adapter.duplicate_client_ids_rejected
 
-    async def _before_resend(self, exc: VenuegateError, backoff: Backoff) -> None:
+    async def _resync_if_skewed(self, exc: BaseException) -> bool:
+        """A timestamp refusal on a venue that signs with its clock: resync it (True)."""
         if (
             isinstance(exc, ClockSkewError)
             and self.clock is not None
@@ -758,6 +759,11 @@ class OrderManager:
         ):
             with contextlib.suppress(VenuegateError, OSError, TimeoutError):
                 await self.clock.resync()
+            return True
+        return False
+
+    async def _before_resend(self, exc: VenuegateError, backoff: Backoff) -> None:
+        if await self._resync_if_skewed(exc):
             return
         # Nonce venues (Bitfinex, Kraken) sign with the local clock, so their "nonce too small"
         # is never cured by a server-time resync: it is a request overtaken in flight by a
@@ -1099,6 +1105,7 @@ class OrderManager:
                 done = await self.query(cid)
             except (VenueError, OSError, TimeoutError) as exc:
                 self.stats.error(exc)
+                await self._resync_if_skewed(exc)
                 await asyncio.sleep(backoff.next())
                 continue
             force = False
@@ -1280,6 +1287,7 @@ class OrderManager:
                         break
                     except (VenueError, OSError, TimeoutError) as exc:
                         self.stats.error(exc)
+                        await self._resync_if_skewed(exc)  # a clock left skewed: never cured
                         await asyncio.sleep(
                             max(backoff.next(), getattr(exc, "retry_after", None) or 0.0)
                         )
@@ -1360,6 +1368,7 @@ class OrderManager:
                 return
             except (VenueError, OSError, TimeoutError) as exc:
                 self.stats.error(exc)
+                await self._resync_if_skewed(exc)
                 if isinstance(exc, ClockSkewError) and free > 0:
                     free -= 1
                 else:
@@ -1377,6 +1386,7 @@ class OrderManager:
                 return complete
             except (VenueError, OSError, TimeoutError) as exc:
                 self.stats.error(exc)
+                await self._resync_if_skewed(exc)
                 await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
         return False
 
