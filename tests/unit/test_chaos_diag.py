@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -30,10 +31,15 @@ async def _enter(ev: asyncio.Event) -> None:
         pass
 
 
-def test_dump_walks_the_await_chain(capsys: pytest.CaptureFixture[str]) -> None:
+def _dump_block(
+    waiter: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    """The dump's block for a task running `waiter` while it waits."""
+
     async def main() -> None:
         ev = asyncio.Event()
-        task = asyncio.create_task(_outer(ev), name="the-waiter")
+        task = asyncio.create_task(waiter(ev), name="the-waiter")
         await asyncio.sleep(0)
         _dump_tasks()
         ev.set()
@@ -41,22 +47,16 @@ def test_dump_walks_the_await_chain(capsys: pytest.CaptureFixture[str]) -> None:
 
     asyncio.run(main())
     err = capsys.readouterr().err
-    block = err.split("--- the-waiter", 1)[1].split("---", 1)[0]
+    return err.split("--- the-waiter", 1)[1].split("---", 1)[0]
+
+
+def test_dump_walks_the_await_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    block = _dump_block(_outer, capsys)
     assert "_outer" in block
     assert "_inner_wait" in block
     assert block.index("_outer") < block.index("_inner_wait")  # outermost first
 
 
 def test_dump_walks_into_an_async_context_manager(capsys: pytest.CaptureFixture[str]) -> None:
-    async def main() -> None:
-        ev = asyncio.Event()
-        task = asyncio.create_task(_enter(ev), name="the-opener")
-        await asyncio.sleep(0)
-        _dump_tasks()
-        ev.set()
-        await task
-
-    asyncio.run(main())
-    err = capsys.readouterr().err
-    block = err.split("--- the-opener", 1)[1].split("---", 1)[0]
+    block = _dump_block(_enter, capsys)
     assert block.index("_enter") < block.index("_opening") < block.index("_inner_wait")

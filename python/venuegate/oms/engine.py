@@ -762,6 +762,15 @@ class OrderManager:
             return True
         return False
 
+    async def _retry_pause(self, exc: BaseException, backoff: Backoff) -> None:
+        """Between attempts of a retry loop: counts the error, resyncs a skewed clock, backs off.
+
+        A clock left skewed is never cured by waiting; the back-off is at least the Retry-After.
+        """
+        self.stats.error(exc)
+        await self._resync_if_skewed(exc)
+        await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
+
     async def _before_resend(self, exc: VenuegateError, backoff: Backoff) -> None:
         if await self._resync_if_skewed(exc):
             return
@@ -1286,11 +1295,7 @@ class OrderManager:
                         reports = self.adapter.parse_open_orders(resp)
                         break
                     except (VenueError, OSError, TimeoutError) as exc:
-                        self.stats.error(exc)
-                        await self._resync_if_skewed(exc)  # a clock left skewed: never cured
-                        await asyncio.sleep(
-                            max(backoff.next(), getattr(exc, "retry_after", None) or 0.0)
-                        )
+                        await self._retry_pause(exc, backoff)
                 else:
                     raise RetryableError("open orders unavailable", venue=self.venue)
                 for raw in reports:
@@ -1367,13 +1372,11 @@ class OrderManager:
                 await self.query(cid)
                 return
             except (VenueError, OSError, TimeoutError) as exc:
-                self.stats.error(exc)
-                await self._resync_if_skewed(exc)
                 if isinstance(exc, ClockSkewError) and free > 0:
                     free -= 1
                 else:
                     attempts += 1
-                await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
+                await self._retry_pause(exc, backoff)
 
     async def _fetch_fills_retrying(
         self, symbol: str, since_ms: int, *, for_gaps: bool = False
@@ -1385,9 +1388,7 @@ class OrderManager:
                 _new, complete = await self._fetch_fills(symbol, since_ms, for_gaps=for_gaps)
                 return complete
             except (VenueError, OSError, TimeoutError) as exc:
-                self.stats.error(exc)
-                await self._resync_if_skewed(exc)
-                await asyncio.sleep(max(backoff.next(), getattr(exc, "retry_after", None) or 0.0))
+                await self._retry_pause(exc, backoff)
         return False
 
     async def settle(self, timeout_s: float = 30.0) -> bool:

@@ -718,20 +718,6 @@ class Adapter(VenueAdapter):
             _cost(Priority.QUERY, API_COUNTER, 2),
         )
 
-    def fills_before(self, symbol: str, since_ms: int, before_ms: int) -> HttpCall:
-        """The older page of TradesHistory (most recent first, 50 a page).
-
-        `end` (inclusive, seconds) is the second of the oldest fill seen: that whole second comes
-        again, and the engine de-duplicates by trade id.
-        """
-        del symbol
-        return self._private(
-            Op.FILLS,
-            "TradesHistory",
-            [("start", max(0, since_ms // 1000 - 1)), ("end", max(0, (before_ms - 1) // 1000))],
-            _cost(Priority.QUERY, API_COUNTER, 2),
-        )
-
     def fills_older(
         self, symbol: str, since_ms: int, before_ms: int, pages_done: int, until_ms: int
     ) -> HttpCall:
